@@ -1,0 +1,18 @@
+//! audit-analyze: offline analysis of JSON-lines audit and access logs.
+//!
+//! The stages, each a module with plain data between them:
+//! [`input`] (sources → lines) → [`parse`] (line → [`parse::Record`]) →
+//! [`analyze`] (records → [`report::Report`], with the rules in [`detect`]) →
+//! [`render`] (report → table or JSON). [`pipeline`] drives the first three;
+//! [`cli`] turns arguments into a checked configuration.
+
+pub mod analyze;
+pub mod cli;
+pub mod detect;
+pub mod input;
+pub mod parse;
+pub mod pipeline;
+pub mod render;
+pub mod report;
+pub mod sanitize;
+pub mod timestamp;

@@ -1,0 +1,258 @@
+//! `--format table`: a summary and headed tables for people, at most 100
+//! columns wide. Every value that came from a log is escaped for the
+//! terminal and shortened so one hostile value cannot flood the screen.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, presets};
+
+use super::RenderOptions;
+use crate::report::{Finding, Report};
+use crate::sanitize;
+use crate::timestamp::Timestamp;
+
+/// The widest the tables get.
+const WIDTH: u16 = 100;
+/// The most characters of one log value a cell shows.
+const MAX_VALUE_CHARS: usize = 48;
+/// How many targets a finding row names.
+const TARGETS_SHOWN: usize = 3;
+
+/// Writes the table report.
+pub fn write(report: &Report, options: RenderOptions, out: &mut impl Write) -> io::Result<()> {
+    write_summary(report, out)?;
+
+    let users = report.users.iter().map(|u| {
+        vec![
+            value_cell(&u.user),
+            number_cell(u.total),
+            number_cell(u.failures),
+            Cell::new(percent(u.failures, u.total)).set_alignment(CellAlignment::Right),
+            Cell::new(short_time(u.first_seen)),
+            Cell::new(short_time(u.last_seen)),
+        ]
+    });
+    write_section(
+        out,
+        "Users",
+        &[
+            "user",
+            "total",
+            "failures",
+            "fail %",
+            "first seen (UTC)",
+            "last seen (UTC)",
+        ],
+        users,
+        report.users.len(),
+        options.top,
+        "users",
+        0,
+    )?;
+
+    let events = report.events.iter().map(|e| {
+        vec![
+            value_cell(&e.event),
+            number_cell(e.total),
+            number_cell(e.failures),
+            number_cell(e.users),
+        ]
+    });
+    write_section(
+        out,
+        "Events",
+        &["event", "total", "failures", "users"],
+        events,
+        report.events.len(),
+        options.top,
+        "events",
+        0,
+    )?;
+
+    let findings = report.findings.iter().map(|f| {
+        vec![
+            Cell::new(format!("{}\n{}", f.rule, f.severity.name())),
+            value_cell(&f.ip),
+            number_cell(f.count),
+            Cell::new(span(f.first, f.last)),
+            Cell::new(top_targets(f)),
+        ]
+    });
+    write_section(
+        out,
+        "Findings",
+        &[
+            "rule / severity",
+            "ip",
+            "count",
+            "time span (UTC)",
+            "top targets",
+        ],
+        findings,
+        report.findings.len(),
+        options.top,
+        "findings",
+        4,
+    )
+}
+
+fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
+    let s = &report.summary;
+    let files: Vec<Cow<str>> = s.files.iter().map(|f| sanitize::for_terminal(f)).collect();
+    writeln!(out, "Files:     {}", files.join(", "))?;
+    writeln!(
+        out,
+        "Records:   {} ({} failures, {} untimed); skipped lines: {} malformed, {} blank",
+        s.records, s.failures, s.untimed, s.malformed, s.blank
+    )?;
+    match (s.first, s.last) {
+        (Some(first), Some(last)) => writeln!(out, "Time span: {first} → {last}")?,
+        _ => writeln!(out, "Time span: no timed records")?,
+    }
+    Ok(())
+}
+
+/// Writes a headed table trimmed to `top` rows, with a line saying how many
+/// rows were left out. Only column `flex` wraps when the table is too wide.
+#[allow(clippy::too_many_arguments)]
+fn write_section(
+    out: &mut impl Write,
+    title: &str,
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<Cell>>,
+    total: usize,
+    top: Option<usize>,
+    noun: &str,
+    flex: usize,
+) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "{title} ({total})")?;
+    if total == 0 {
+        return writeln!(out, "  none");
+    }
+    let shown = top.unwrap_or(total).min(total);
+    let mut table = Table::new();
+    table
+        .load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(WIDTH)
+        .set_header(header.iter().map(Cell::new));
+    for row in rows.take(shown) {
+        table.add_row(row);
+    }
+    for (i, column) in table.column_iter_mut().enumerate() {
+        if i != flex {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    writeln!(out, "{table}")?;
+    if shown < total {
+        writeln!(out, "… {} more {noun} (--top 0 shows all)", total - shown)?;
+    }
+    Ok(())
+}
+
+/// A cell for a value taken from a log: escaped and shortened.
+fn value_cell(value: &str) -> Cell {
+    Cell::new(shorten(&sanitize::for_terminal(value)))
+}
+
+fn number_cell(n: u64) -> Cell {
+    Cell::new(n).set_alignment(CellAlignment::Right)
+}
+
+/// At most [`MAX_VALUE_CHARS`] characters, the cut marked with `…`.
+fn shorten(s: &str) -> String {
+    match s.char_indices().nth(MAX_VALUE_CHARS) {
+        None => s.to_string(),
+        Some((cut, _)) => format!(
+            "{}…",
+            &s[..s
+                .char_indices()
+                .nth(MAX_VALUE_CHARS - 1)
+                .map_or(cut, |(i, _)| i)]
+        ),
+    }
+}
+
+/// `failures / total` as a percentage with one decimal, rounded half up,
+/// computed in integers: 1 of 3 is `33.3%`.
+fn percent(failures: u64, total: u64) -> String {
+    if total == 0 {
+        return "-".to_string();
+    }
+    let tenths = (u128::from(failures) * 1000 + u128::from(total) / 2) / u128::from(total);
+    format!("{}.{}%", tenths / 10, tenths % 10)
+}
+
+/// `2023-09-22 10:15:30`: the table's compact form of a time (UTC, seconds).
+fn short_time(t: Option<Timestamp>) -> String {
+    match t {
+        Some(t) => {
+            let full = t.to_string();
+            format!("{} {}", &full[..10], &full[11..19])
+        }
+        None => "-".to_string(),
+    }
+}
+
+/// `2023-09-22 09:12:04 → 09:14:21`, repeating the date only when it changes.
+fn span(first: Timestamp, last: Timestamp) -> String {
+    let (a, b) = (short_time(Some(first)), short_time(Some(last)));
+    if a[..10] == b[..10] {
+        format!("{a}\n→ {}", &b[11..])
+    } else {
+        format!("{a}\n→ {b}")
+    }
+}
+
+/// The most targeted events, one per line.
+fn top_targets(f: &Finding) -> String {
+    let mut parts: Vec<String> = f
+        .targets
+        .iter()
+        .take(TARGETS_SHOWN)
+        .map(|t| {
+            format!(
+                "{} ×{}",
+                shorten(&sanitize::for_terminal(&t.event)),
+                t.count
+            )
+        })
+        .collect();
+    if f.targets.len() > TARGETS_SHOWN {
+        parts.push(format!("+{} more", f.targets.len() - TARGETS_SHOWN));
+    }
+    parts.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_are_exact() {
+        assert_eq!(percent(1, 3), "33.3%");
+        assert_eq!(percent(2, 3), "66.7%");
+        assert_eq!(percent(0, 5), "0.0%");
+        assert_eq!(percent(7, 7), "100.0%");
+        assert_eq!(percent(1, 2000), "0.1%");
+        assert_eq!(percent(1, 2001), "0.0%");
+        assert_eq!(percent(u64::MAX, u64::MAX), "100.0%");
+        assert_eq!(percent(0, 0), "-");
+    }
+
+    #[test]
+    fn long_values_are_shortened() {
+        assert_eq!(shorten("short"), "short");
+        let long = "é".repeat(60);
+        let s = shorten(&long);
+        assert_eq!(s.chars().count(), MAX_VALUE_CHARS);
+        assert!(s.ends_with('…'));
+        assert_eq!(
+            shorten(&"x".repeat(MAX_VALUE_CHARS)),
+            "x".repeat(MAX_VALUE_CHARS)
+        );
+    }
+}
