@@ -1,0 +1,107 @@
+//! Data-driven end-to-end cases: each folder in `testdata/cases/` holds the
+//! arguments (`args`, one per line), its input files, optionally `stdin`,
+//! and the expected `expected.stdout`, `expected.stderr` and `expected.exit`
+//! of running `audit-analyze` in that folder. A new case needs no Rust.
+//!
+//! `BLESS=1 cargo test --test cases` rewrites the expected files from the
+//! current binary; review the diff before committing it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/cases")
+}
+
+struct Run {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    exit: i32,
+}
+
+fn run_case(dir: &Path) -> Run {
+    let args_text = fs::read_to_string(dir.join("args")).expect("every case has an args file");
+    let args: Vec<&str> = args_text.lines().filter(|l| !l.is_empty()).collect();
+    let mut cmd = Command::cargo_bin("audit-analyze").unwrap();
+    cmd.current_dir(dir).args(&args);
+    let stdin_path = dir.join("stdin");
+    cmd.write_stdin(fs::read(&stdin_path).unwrap_or_default());
+    let output = cmd.output().unwrap();
+    Run {
+        stdout: output.stdout,
+        stderr: output.stderr,
+        exit: output.status.code().unwrap_or(-1),
+    }
+}
+
+#[test]
+fn every_case_matches_its_expected_output() {
+    let bless = std::env::var_os("BLESS").is_some();
+    let mut dirs: Vec<PathBuf> = fs::read_dir(cases_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("args").is_file())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 10, "the cases folder lost its cases");
+
+    let mut failures = Vec::new();
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let run = run_case(dir);
+        let exit = format!("{}\n", run.exit);
+        let actual: [(&str, &[u8]); 3] = [
+            ("expected.stdout", &run.stdout),
+            ("expected.stderr", &run.stderr),
+            ("expected.exit", exit.as_bytes()),
+        ];
+        for (file, bytes) in actual {
+            let path = dir.join(file);
+            if bless {
+                fs::write(&path, bytes).unwrap();
+                continue;
+            }
+            let expected = fs::read(&path).unwrap_or_else(|_| panic!("{name}: missing {file} (run with BLESS=1)"));
+            if expected != bytes {
+                failures.push(format!(
+                    "{name}/{file} differs\n--- expected\n{}\n--- actual\n{}",
+                    String::from_utf8_lossy(&expected),
+                    String::from_utf8_lossy(bytes)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn json_cases_parse_back_with_every_required_key() {
+    for dir in fs::read_dir(cases_dir()).unwrap().map(|e| e.unwrap().path()) {
+        let Ok(stdout) = fs::read(dir.join("expected.stdout")) else { continue };
+        if !stdout.starts_with(b"{") {
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+        assert_eq!(v["schema_version"], 1);
+        for key in ["files", "records", "malformed", "blank", "untimed", "first", "last"] {
+            assert!(v["summary"].get(key).is_some(), "{}: summary.{key}", dir.display());
+        }
+        for u in v["users"].as_array().unwrap() {
+            for key in ["user", "total", "failures", "first_seen", "last_seen", "events"] {
+                assert!(u.get(key).is_some(), "{}: users[].{key}", dir.display());
+            }
+        }
+        for e in v["events"].as_array().unwrap() {
+            for key in ["event", "total", "failures", "users"] {
+                assert!(e.get(key).is_some(), "{}: events[].{key}", dir.display());
+            }
+        }
+        for f in v["findings"].as_array().unwrap() {
+            for key in ["rule", "severity", "ip", "count", "first", "last", "targets"] {
+                assert!(f.get(key).is_some(), "{}: findings[].{key}", dir.display());
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Behaviour of the binary that the data-driven cases cannot express:
+//! standard input, exit codes with unreadable inputs, closed pipes, help.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sample.jsonl")
+}
+
+fn bin() -> Command {
+    Command::cargo_bin("audit-analyze").unwrap()
+}
+
+fn json_of(output: &[u8]) -> Value {
+    serde_json::from_slice(output).expect("stdout is one JSON document")
+}
+
+#[test]
+fn stdin_gives_the_same_report_as_the_file() {
+    let from_file = bin().args(["report", "--format", "json"]).arg(sample()).output().unwrap();
+    let input = fs::read(sample()).unwrap();
+    for args in [&["report", "--format", "json"][..], &["report", "--format", "json", "-"][..]] {
+        let from_stdin = bin().args(args).write_stdin(input.clone()).output().unwrap();
+        assert!(from_stdin.status.success());
+        let (mut a, mut b) = (json_of(&from_file.stdout), json_of(&from_stdin.stdout));
+        assert_eq!(b["summary"]["files"], serde_json::json!(["<stdin>"]));
+        a["summary"]["files"] = Value::Null;
+        b["summary"]["files"] = Value::Null;
+        assert_eq!(a, b);
+        // Malformed lines on stdin are named after it.
+        assert!(String::from_utf8_lossy(&from_stdin.stderr).contains("<stdin>:86: invalid JSON"));
+    }
+}
+
+#[test]
+fn files_and_stdin_mix_in_the_order_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.jsonl");
+    fs::write(&a, "{\"user\":\"a\",\"ts\":1}\n").unwrap();
+    let out = bin()
+        .args(["report", "--format", "json"])
+        .arg(&a)
+        .arg("-")
+        .arg(&a)
+        .write_stdin("{\"user\":\"b\",\"ts\":2}\nbad\n")
+        .output()
+        .unwrap();
+    let v = json_of(&out.stdout);
+    let files: Vec<&str> = v["summary"]["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert_eq!(files, [a.to_str().unwrap(), "<stdin>", a.to_str().unwrap()]);
+    assert_eq!(v["summary"]["records"], 3);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "<stdin>:2: invalid JSON: expected value at column 1\n");
+}
+
+#[test]
+fn table_output_has_summary_tables_and_findings() {
+    let out = bin().arg("report").arg(sample()).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for expected in [
+        "Records:   439 (96 failures, 1 untimed); skipped lines: 3 malformed, 1 blank",
+        "Time span: 2023-09-22T08:00:01.123Z → 2023-09-22T10:56:32.534Z",
+        "Users (14)",
+        "Events (21)",
+        "… 1 more events (--top 0 shows all)",
+        "Findings (2)",
+        "│ unknown_user_burst ┆ 45.80.235.53  ┆    14 ┆ 2023-09-22 09:12:04 ┆",
+        "│ unknown_user_burst ┆ 185.220.101.7 ┆     7 ┆ 2023-09-22 10:21:10 ┆",
+        "│ mallory      ┆    18 ┆       13 ┆  72.2% ┆",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    for line in text.lines() {
+        assert!(line.chars().count() <= 100, "wider than 100 columns: {line}");
+    }
+}
+
+#[test]
+fn top_trims_every_table_and_zero_shows_all() {
+    let out = bin().args(["report", "--top", "2"]).arg(sample()).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("… 12 more users (--top 0 shows all)"));
+    assert!(text.contains("… 19 more events (--top 0 shows all)"));
+    let all = String::from_utf8(bin().args(["report", "--top", "0"]).arg(sample()).output().unwrap().stdout).unwrap();
+    assert!(!all.contains("more users"));
+    assert!(all.contains("GET /api/admin/config"));
+}
+
+#[test]
+fn log_values_cannot_drive_the_terminal() {
+    let line = "{\"user\":\"\\u001b[31mred\\u001b]8;;x\\u0007\",\"path\":\"/a\\u202e\\u200bb\",\"ip\":\"\\r1.2.3.4\"}\n";
+    let out = bin().args(["report"]).write_stdin(line).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.chars().any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}' || c == '\u{200b}' || c == '\r'));
+    assert!(text.contains("\\u{1b}[31mred\\u{1b}]8;;x\\u{7}"), "{text}");
+    assert!(text.contains("/a\\u{202e}\\u{200b}b"), "{text}");
+    // JSON keeps the exact value; its escaping is the protection there.
+    let json = bin().args(["report", "--format", "json"]).write_stdin(line).output().unwrap();
+    assert_eq!(json_of(&json.stdout)["users"][0]["user"], "\u{1b}[31mred\u{1b}]8;;x\u{7}");
+}
+
+#[test]
+fn malformed_lines_are_listed_ten_then_counted() {
+    let input: String = (0..15).map(|i| format!("bad {i}\n")).collect::<String>() + "{\"user\":\"ok\"}\n";
+    let out = bin().args(["report", "--format", "json"]).write_stdin(input).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 11, "{err}");
+    assert_eq!(lines[0], "<stdin>:1: invalid JSON: expected value at column 1");
+    assert_eq!(lines[9], "<stdin>:10: invalid JSON: expected value at column 1");
+    assert_eq!(lines[10], "… and 5 more malformed lines (the first 10 are shown)");
+    let v = json_of(&out.stdout);
+    assert_eq!((v["summary"]["malformed"].as_u64(), v["summary"]["records"].as_u64()), (Some(15), Some(1)));
+}
+
+#[test]
+fn exit_0_on_success_and_strict_without_malformed_lines() {
+    bin().args(["report", "--strict"]).write_stdin("{\"user\":\"a\"}\n").assert().code(0);
+}
+
+#[test]
+fn exit_3_with_strict_and_malformed_lines_after_the_report() {
+    bin()
+        .args(["report", "--strict", "--format", "json"])
+        .arg(sample())
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("\"malformed\": 3"));
+    bin().args(["report"]).arg(sample()).assert().code(0);
+}
+
+#[test]
+fn exit_2_on_a_missing_file_names_it_and_still_reports_the_others() {
+    let out = bin()
+        .args(["report", "--format", "json", "no/such/file.jsonl"])
+        .arg(sample())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("audit-analyze: error: no/such/file.jsonl: No such file or directory"), "{err}");
+    assert_eq!(json_of(&out.stdout)["summary"]["records"], 439);
+}
+
+#[test]
+fn exit_2_on_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    bin()
+        .arg("report")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a directory"));
+}
+
+#[test]
+fn exit_2_on_usage_errors() {
+    bin().args(["report", "--threshold", "0"]).assert().code(2);
+    bin().args(["report", "--window", "soon"]).assert().code(2);
+    bin().args(["report", "--format", "xml"]).assert().code(2);
+    bin().args(["report", "--no-such-flag"]).assert().code(2);
+    bin().assert().code(2);
+}
+
+#[test]
+fn closed_pipe_ends_quietly() {
+    // Enough output that the writer is still going when the reader is gone.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("many.jsonl");
+    let mut f = fs::File::create(&log).unwrap();
+    for i in 0..50_000 {
+        writeln!(f, "{{\"user\":\"user{i}\",\"path\":\"/p/{i}x\"}}").unwrap();
+    }
+    drop(f);
+    for format in ["json", "table"] {
+        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("audit-analyze"))
+            .args(["report", "--top", "0", "--format", format])
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{format}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{format}");
+    }
+}
+
+#[test]
+fn help_lists_subcommands_examples_and_exit_codes() {
+    bin()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("report").and(predicate::str::contains("Exit status")));
+    bin().args(["report", "--help"]).assert().success().stdout(
+        predicate::str::contains("Examples:")
+            .and(predicate::str::contains("--threshold"))
+            .and(predicate::str::contains("3  --strict")),
+    );
+    bin()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("audit-analyze "));
+}
