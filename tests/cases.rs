@@ -63,7 +63,8 @@ fn every_case_matches_its_expected_output() {
                 fs::write(&path, bytes).unwrap();
                 continue;
             }
-            let expected = fs::read(&path).unwrap_or_else(|_| panic!("{name}: missing {file} (run with BLESS=1)"));
+            let expected = fs::read(&path)
+                .unwrap_or_else(|_| panic!("{name}: missing {file} (run with BLESS=1)"));
             if expected != bytes {
                 failures.push(format!(
                     "{name}/{file} differs\n--- expected\n{}\n--- actual\n{}",
@@ -78,18 +79,42 @@ fn every_case_matches_its_expected_output() {
 
 #[test]
 fn json_cases_parse_back_with_every_required_key() {
-    for dir in fs::read_dir(cases_dir()).unwrap().map(|e| e.unwrap().path()) {
-        let Ok(stdout) = fs::read(dir.join("expected.stdout")) else { continue };
+    for dir in fs::read_dir(cases_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+    {
+        let Ok(stdout) = fs::read(dir.join("expected.stdout")) else {
+            continue;
+        };
         if !stdout.starts_with(b"{") {
             continue;
         }
         let v: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
         assert_eq!(v["schema_version"], 1);
-        for key in ["files", "records", "malformed", "blank", "untimed", "first", "last"] {
-            assert!(v["summary"].get(key).is_some(), "{}: summary.{key}", dir.display());
+        for key in [
+            "files",
+            "records",
+            "malformed",
+            "blank",
+            "untimed",
+            "first",
+            "last",
+        ] {
+            assert!(
+                v["summary"].get(key).is_some(),
+                "{}: summary.{key}",
+                dir.display()
+            );
         }
         for u in v["users"].as_array().unwrap() {
-            for key in ["user", "total", "failures", "first_seen", "last_seen", "events"] {
+            for key in [
+                "user",
+                "total",
+                "failures",
+                "first_seen",
+                "last_seen",
+                "events",
+            ] {
                 assert!(u.get(key).is_some(), "{}: users[].{key}", dir.display());
             }
         }
@@ -99,7 +124,9 @@ fn json_cases_parse_back_with_every_required_key() {
             }
         }
         for f in v["findings"].as_array().unwrap() {
-            for key in ["rule", "severity", "ip", "count", "first", "last", "targets"] {
+            for key in [
+                "rule", "severity", "ip", "count", "first", "last", "targets",
+            ] {
                 assert!(f.get(key).is_some(), "{}: findings[].{key}", dir.display());
             }
         }

@@ -24,10 +24,21 @@ fn json_of(output: &[u8]) -> Value {
 
 #[test]
 fn stdin_gives_the_same_report_as_the_file() {
-    let from_file = bin().args(["report", "--format", "json"]).arg(sample()).output().unwrap();
+    let from_file = bin()
+        .args(["report", "--format", "json"])
+        .arg(sample())
+        .output()
+        .unwrap();
     let input = fs::read(sample()).unwrap();
-    for args in [&["report", "--format", "json"][..], &["report", "--format", "json", "-"][..]] {
-        let from_stdin = bin().args(args).write_stdin(input.clone()).output().unwrap();
+    for args in [
+        &["report", "--format", "json"][..],
+        &["report", "--format", "json", "-"][..],
+    ] {
+        let from_stdin = bin()
+            .args(args)
+            .write_stdin(input.clone())
+            .output()
+            .unwrap();
         assert!(from_stdin.status.success());
         let (mut a, mut b) = (json_of(&from_file.stdout), json_of(&from_stdin.stdout));
         assert_eq!(b["summary"]["files"], serde_json::json!(["<stdin>"]));
@@ -53,10 +64,18 @@ fn files_and_stdin_mix_in_the_order_given() {
         .output()
         .unwrap();
     let v = json_of(&out.stdout);
-    let files: Vec<&str> = v["summary"]["files"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let files: Vec<&str> = v["summary"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
     assert_eq!(files, [a.to_str().unwrap(), "<stdin>", a.to_str().unwrap()]);
     assert_eq!(v["summary"]["records"], 3);
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "<stdin>:2: invalid JSON: expected value at column 1\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "<stdin>:2: invalid JSON: expected value at column 1\n"
+    );
 }
 
 #[test]
@@ -77,17 +96,32 @@ fn table_output_has_summary_tables_and_findings() {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
     for line in text.lines() {
-        assert!(line.chars().count() <= 100, "wider than 100 columns: {line}");
+        assert!(
+            line.chars().count() <= 100,
+            "wider than 100 columns: {line}"
+        );
     }
 }
 
 #[test]
 fn top_trims_every_table_and_zero_shows_all() {
-    let out = bin().args(["report", "--top", "2"]).arg(sample()).output().unwrap();
+    let out = bin()
+        .args(["report", "--top", "2"])
+        .arg(sample())
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("… 12 more users (--top 0 shows all)"));
     assert!(text.contains("… 19 more events (--top 0 shows all)"));
-    let all = String::from_utf8(bin().args(["report", "--top", "0"]).arg(sample()).output().unwrap().stdout).unwrap();
+    let all = String::from_utf8(
+        bin()
+            .args(["report", "--top", "0"])
+            .arg(sample())
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     assert!(!all.contains("more users"));
     assert!(all.contains("GET /api/admin/config"));
 }
@@ -97,32 +131,67 @@ fn log_values_cannot_drive_the_terminal() {
     let line = "{\"user\":\"\\u001b[31mred\\u001b]8;;x\\u0007\",\"path\":\"/a\\u202e\\u200bb\",\"ip\":\"\\r1.2.3.4\"}\n";
     let out = bin().args(["report"]).write_stdin(line).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(!text.chars().any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}' || c == '\u{200b}' || c == '\r'));
+    assert!(!text.chars().any(|c| c == '\u{1b}'
+        || c == '\u{7}'
+        || c == '\u{202e}'
+        || c == '\u{200b}'
+        || c == '\r'));
     assert!(text.contains("\\u{1b}[31mred\\u{1b}]8;;x\\u{7}"), "{text}");
     assert!(text.contains("/a\\u{202e}\\u{200b}b"), "{text}");
     // JSON keeps the exact value; its escaping is the protection there.
-    let json = bin().args(["report", "--format", "json"]).write_stdin(line).output().unwrap();
-    assert_eq!(json_of(&json.stdout)["users"][0]["user"], "\u{1b}[31mred\u{1b}]8;;x\u{7}");
+    let json = bin()
+        .args(["report", "--format", "json"])
+        .write_stdin(line)
+        .output()
+        .unwrap();
+    assert_eq!(
+        json_of(&json.stdout)["users"][0]["user"],
+        "\u{1b}[31mred\u{1b}]8;;x\u{7}"
+    );
 }
 
 #[test]
 fn malformed_lines_are_listed_ten_then_counted() {
-    let input: String = (0..15).map(|i| format!("bad {i}\n")).collect::<String>() + "{\"user\":\"ok\"}\n";
-    let out = bin().args(["report", "--format", "json"]).write_stdin(input).output().unwrap();
+    let input: String =
+        (0..15).map(|i| format!("bad {i}\n")).collect::<String>() + "{\"user\":\"ok\"}\n";
+    let out = bin()
+        .args(["report", "--format", "json"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 11, "{err}");
-    assert_eq!(lines[0], "<stdin>:1: invalid JSON: expected value at column 1");
-    assert_eq!(lines[9], "<stdin>:10: invalid JSON: expected value at column 1");
-    assert_eq!(lines[10], "… and 5 more malformed lines (the first 10 are shown)");
+    assert_eq!(
+        lines[0],
+        "<stdin>:1: invalid JSON: expected value at column 1"
+    );
+    assert_eq!(
+        lines[9],
+        "<stdin>:10: invalid JSON: expected value at column 1"
+    );
+    assert_eq!(
+        lines[10],
+        "… and 5 more malformed lines (the first 10 are shown)"
+    );
     let v = json_of(&out.stdout);
-    assert_eq!((v["summary"]["malformed"].as_u64(), v["summary"]["records"].as_u64()), (Some(15), Some(1)));
+    assert_eq!(
+        (
+            v["summary"]["malformed"].as_u64(),
+            v["summary"]["records"].as_u64()
+        ),
+        (Some(15), Some(1))
+    );
 }
 
 #[test]
 fn exit_0_on_success_and_strict_without_malformed_lines() {
-    bin().args(["report", "--strict"]).write_stdin("{\"user\":\"a\"}\n").assert().code(0);
+    bin()
+        .args(["report", "--strict"])
+        .write_stdin("{\"user\":\"a\"}\n")
+        .assert()
+        .code(0);
 }
 
 #[test]
@@ -145,7 +214,10 @@ fn exit_2_on_a_missing_file_names_it_and_still_reports_the_others() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("audit-analyze: error: no/such/file.jsonl: No such file or directory"), "{err}");
+    assert!(
+        err.contains("audit-analyze: error: no/such/file.jsonl: No such file or directory"),
+        "{err}"
+    );
     assert_eq!(json_of(&out.stdout)["summary"]["records"], 439);
 }
 
