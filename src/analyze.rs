@@ -3,18 +3,22 @@
 //! An [`Analyzer`] is a fold: `add` takes one record, `merge` takes another
 //! analyzer's partial result, so the sequential and any parallel path share
 //! the same code. Memory grows with the distinct users, events and ips, the
-//! distinct (user, event) pairs, and the timed failures of unknown users
-//! kept for the window rules, never with the number of lines.
+//! distinct (user, event) and (ip, user) pairs, the minutes that have
+//! records (timeline), and the timed records the rules need: failures of
+//! unknown users, authentication and authorization failures of known users,
+//! and successes of known users (for `success_after_failures`).
 
 use std::ops::AddAssign;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::detect::{self, BurstRule, Position, TimedEvent};
-use crate::parse::{LineError, Record, UserKind};
-use crate::report::{
-    BurstSettings, EventRow, Report, RuleSettings, SCHEMA_VERSION, Summary, UserRow,
-};
+use std::time::Duration;
+
+use crate::detect::{self, Evidence, EvidenceSet, Names, Position};
+use crate::parse::{LineError, Outcome, Record, UserKind};
+use crate::report::{EventRow, IpRow, Report, SCHEMA_VERSION, Summary, TimeRange, UserRow};
+use crate::rules::RuleSet;
+use crate::timeline;
 use crate::timestamp::Timestamp;
 
 /// How many malformed lines are kept for the stderr listing.
@@ -50,8 +54,21 @@ impl<T: Default> Table<T> {
         &mut self.rows[id as usize].1
     }
 
-    fn name(&self, id: u32) -> &str {
-        &self.rows[id as usize].0
+    /// Adds `other`'s rows into this table; returns, for each of `other`'s
+    /// ids, the id it has here.
+    fn merge(&mut self, other: Table<T>) -> Vec<u32>
+    where
+        T: AddAssign,
+    {
+        other
+            .rows
+            .into_iter()
+            .map(|(name, stats)| {
+                let id = self.id(&name);
+                *self.stats(id) += stats;
+                id
+            })
+            .collect()
     }
 }
 
@@ -98,6 +115,20 @@ impl AddAssign for EventStats {
     }
 }
 
+/// Per-ip counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IpStats {
+    pub seen: UserStats,
+    pub unknown_user_failures: u64,
+}
+
+impl AddAssign for IpStats {
+    fn add_assign(&mut self, other: IpStats) {
+        self.seen += other.seen;
+        self.unknown_user_failures += other.unknown_user_failures;
+    }
+}
+
 /// Counts over everything read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Totals {
@@ -106,6 +137,7 @@ struct Totals {
     blank: u64,
     untimed: u64,
     failures: u64,
+    filtered_out: u64,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
 }
@@ -113,6 +145,7 @@ struct Totals {
 impl AddAssign for Totals {
     fn add_assign(&mut self, o: Totals) {
         self.records += o.records;
+        self.filtered_out += o.filtered_out;
         self.malformed += o.malformed;
         self.blank += o.blank;
         self.untimed += o.untimed;
@@ -146,11 +179,15 @@ pub struct Analyzer {
     totals: Totals,
     users: Table<UserStats>,
     events: Table<EventStats>,
-    ips: Table<()>,
+    ips: Table<IpStats>,
     /// Distinct (user, event) pairs, for the distinct counts both ways.
     user_events: FxHashSet<(u32, u32)>,
-    /// Timed failures of unknown users, by ip id, in input order.
-    unknown_failures: FxHashMap<u32, Vec<TimedEvent>>,
+    /// Distinct (ip, user) pairs.
+    ip_users: FxHashSet<(u32, u32)>,
+    /// Records and failures per minute since the epoch.
+    minutes: FxHashMap<i64, timeline::Counts>,
+    /// The timed records the rules need.
+    evidence: EvidenceSet,
     /// The first malformed lines in input order.
     malformed: Vec<MalformedLine>,
 }
@@ -170,7 +207,9 @@ impl Analyzer {
             events: Table::new(),
             ips: Table::new(),
             user_events: FxHashSet::default(),
-            unknown_failures: FxHashMap::default(),
+            ip_users: FxHashSet::default(),
+            minutes: FxHashMap::default(),
+            evidence: EvidenceSet::default(),
             malformed: Vec::new(),
         }
     }
@@ -185,6 +224,10 @@ impl Analyzer {
             Some(time) => {
                 t.first = min_time(t.first, Some(time));
                 t.last = max_time(t.last, Some(time));
+                self.minutes
+                    .entry(timeline::minute_of(time))
+                    .or_default()
+                    .add(failure);
             }
             None => t.untimed += 1,
         }
@@ -197,17 +240,33 @@ impl Analyzer {
         stats.failures += u64::from(failure);
         self.user_events.insert((user, event));
 
-        if let (true, UserKind::Unknown, Some(time)) = (failure, record.user_kind, record.time) {
-            let ip = self.ips.id(record.ip.as_deref().unwrap_or("-"));
-            self.unknown_failures
-                .entry(ip)
-                .or_default()
-                .push(TimedEvent {
-                    time,
-                    position,
-                    event,
-                });
-        }
+        let ip = self.ips.id(record.ip.as_deref().unwrap_or("-"));
+        let ip_stats = self.ips.stats(ip);
+        ip_stats.seen.add(record.time, failure);
+        let unknown_failure = failure && record.user_kind == UserKind::Unknown;
+        ip_stats.unknown_user_failures += u64::from(unknown_failure);
+        self.ip_users.insert((ip, user));
+
+        let Some(time) = record.time else { return };
+        let list = match (record.user_kind, record.outcome) {
+            (UserKind::Unknown, o) if o.is_failure() => &mut self.evidence.unknown_failures,
+            (UserKind::Known, Outcome::AuthenticationFailure) => &mut self.evidence.authn_failures,
+            (UserKind::Known, Outcome::AuthorizationFailure) => &mut self.evidence.authz_failures,
+            (UserKind::Known, Outcome::Success) => &mut self.evidence.successes,
+            _ => return,
+        };
+        list.push(Evidence {
+            time,
+            position,
+            user,
+            ip,
+            event,
+        });
+    }
+
+    /// Counts a record that the filters left out.
+    pub fn add_filtered_out(&mut self) {
+        self.totals.filtered_out += 1;
     }
 
     /// Counts a blank line.
@@ -227,46 +286,36 @@ impl Analyzer {
     /// is the same as if every record had been added to one analyzer.
     pub fn merge(&mut self, other: Analyzer) {
         self.totals += other.totals;
-        let user_ids: Vec<u32> = other
-            .users
-            .rows
-            .into_iter()
-            .map(|(name, stats)| {
-                let id = self.users.id(&name);
-                *self.users.stats(id) += stats;
-                id
-            })
-            .collect();
-        let event_ids: Vec<u32> = other
-            .events
-            .rows
-            .into_iter()
-            .map(|(name, stats)| {
-                let id = self.events.id(&name);
-                *self.events.stats(id) += stats;
-                id
-            })
-            .collect();
-        let ip_ids: Vec<u32> = other
-            .ips
-            .rows
-            .into_iter()
-            .map(|(name, ())| self.ips.id(&name))
-            .collect();
+        let user_ids = self.users.merge(other.users);
+        let event_ids = self.events.merge(other.events);
+        let ip_ids = self.ips.merge(other.ips);
         self.user_events.extend(
             other
                 .user_events
                 .into_iter()
                 .map(|(u, e)| (user_ids[u as usize], event_ids[e as usize])),
         );
-        for (ip, failures) in other.unknown_failures {
-            let mine = self
-                .unknown_failures
-                .entry(ip_ids[ip as usize])
-                .or_default();
-            mine.extend(failures.into_iter().map(|f| TimedEvent {
-                event: event_ids[f.event as usize],
-                ..f
+        self.ip_users.extend(
+            other
+                .ip_users
+                .into_iter()
+                .map(|(i, u)| (ip_ids[i as usize], user_ids[u as usize])),
+        );
+        for (minute, counts) in other.minutes {
+            *self.minutes.entry(minute).or_default() += counts;
+        }
+        let mut theirs = other.evidence;
+        for (mine, theirs) in self
+            .evidence
+            .lists_mut()
+            .into_iter()
+            .zip(theirs.lists_mut())
+        {
+            mine.extend(theirs.drain(..).map(|e| Evidence {
+                user: user_ids[e.user as usize],
+                ip: ip_ids[e.ip as usize],
+                event: event_ids[e.event as usize],
+                ..e
             }));
         }
         self.malformed.extend(other.malformed);
@@ -280,23 +329,24 @@ impl Analyzer {
     }
 
     /// Runs the rules and sorts everything into the final report.
-    pub fn finish(self, files: Vec<String>, rule: BurstRule, unknown_users: &[String]) -> Report {
+    pub fn finish(self, files: Vec<String>, settings: &FinishSettings) -> Report {
         let mut user_events = vec![0u64; self.users.rows.len()];
         let mut event_users = vec![0u64; self.events.rows.len()];
         for &(u, e) in &self.user_events {
             user_events[u as usize] += 1;
             event_users[e as usize] += 1;
         }
+        let mut ip_users = vec![0u64; self.ips.rows.len()];
+        for &(i, _) in &self.ip_users {
+            ip_users[i as usize] += 1;
+        }
 
-        let ips = &self.ips;
-        let events = &self.events;
-        let findings = detect::unknown_user_burst(
-            rule,
-            self.unknown_failures
-                .into_iter()
-                .map(|(ip, f)| (ips.name(ip), f)),
-            |e| events.name(e),
-        );
+        let names = Names {
+            users: self.users.rows.iter().map(|(n, _)| &**n).collect(),
+            ips: self.ips.rows.iter().map(|(n, _)| &**n).collect(),
+            events: self.events.rows.iter().map(|(n, _)| &**n).collect(),
+        };
+        let findings = detect::run(&settings.rules, self.evidence, &names);
 
         let mut users: Vec<UserRow> = self
             .users
@@ -328,6 +378,23 @@ impl Analyzer {
             .collect();
         events.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.event.cmp(&b.event)));
 
+        let mut ips: Vec<IpRow> = self
+            .ips
+            .rows
+            .iter()
+            .zip(ip_users)
+            .map(|((name, s), users)| IpRow {
+                ip: name.to_string(),
+                total: s.seen.total,
+                failures: s.seen.failures,
+                unknown_user_failures: s.unknown_user_failures,
+                users,
+                first_seen: s.seen.first_seen,
+                last_seen: s.seen.last_seen,
+            })
+            .collect();
+        ips.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.ip.cmp(&b.ip)));
+
         let t = self.totals;
         Report {
             schema_version: SCHEMA_VERSION,
@@ -340,41 +407,46 @@ impl Analyzer {
                 failures: t.failures,
                 first: t.first,
                 last: t.last,
+                filtered_out: t.filtered_out,
+                range: settings.range,
             },
             users,
             events,
+            ips,
             findings,
-            rules: RuleSettings {
-                unknown_user_burst: BurstSettings {
-                    threshold: rule.threshold as u64,
-                    window: humantime::format_duration(rule.window).to_string(),
-                    unknown_users: unknown_users.to_vec(),
-                },
-            },
+            timeline: timeline::build(&self.minutes, settings.bucket),
+            rules: settings.rules.clone(),
         }
     }
 }
 
+/// What `finish` needs besides the data: the rules, the timeline's bucket
+/// width (`None` chooses one), and the time range to echo.
+#[derive(Clone, Debug, Default)]
+pub struct FinishSettings {
+    pub rules: RuleSet,
+    pub bucket: Option<Duration>,
+    pub range: TimeRange,
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::parse::{FieldMap, Parser, UnknownUsers};
 
-    const RULE: BurstRule = BurstRule {
-        threshold: 3,
-        window: Duration::from_secs(60),
-    };
-
     fn analyze(lines: &[&str]) -> Analyzer {
+        analyze_from(lines, 1)
+    }
+
+    /// Analyses `lines`, numbering them from `first_line`.
+    fn analyze_from(lines: &[&str], first_line: u64) -> Analyzer {
         let parser = Parser::new(&FieldMap::generic(), UnknownUsers::new([]));
         let mut a = Analyzer::new();
         let mut scratch = String::new();
         for (i, line) in lines.iter().enumerate() {
             let position = Position {
                 file: 0,
-                line: i as u64 + 1,
+                line: i as u64 + first_line,
             };
             match parser.parse(line.as_bytes(), &mut scratch) {
                 Ok(record) => a.add(&record, position),
@@ -385,7 +457,15 @@ mod tests {
     }
 
     fn finish(a: Analyzer) -> Report {
-        a.finish(vec!["x".into()], RULE, &[])
+        let mut rules = RuleSet::default();
+        rules.unknown_user_burst.threshold = 3;
+        a.finish(
+            vec!["x".into()],
+            &FinishSettings {
+                rules,
+                ..Default::default()
+            },
+        )
     }
 
     const LOG: &[&str] = &[
@@ -454,8 +534,8 @@ mod tests {
         let r = finish(analyze(LOG));
         assert_eq!(r.findings.len(), 1);
         assert_eq!(
-            (r.findings[0].ip.as_str(), r.findings[0].count),
-            ("9.9.9.9", 3)
+            (r.findings[0].ip.as_deref(), r.findings[0].count),
+            (Some("9.9.9.9"), 3)
         );
     }
 
@@ -464,17 +544,7 @@ mod tests {
         let whole = finish(analyze(LOG));
         for cut in 0..=LOG.len() {
             let mut first = analyze(&LOG[..cut]);
-            let mut second = analyze(&LOG[cut..]);
-            // Positions of the second half continue the first.
-            for failures in second.unknown_failures.values_mut() {
-                for f in failures {
-                    f.position.line += cut as u64;
-                }
-            }
-            for m in &mut second.malformed {
-                m.position.line += cut as u64;
-            }
-            first.merge(second);
+            first.merge(analyze_from(&LOG[cut..], cut as u64 + 1));
             assert_eq!(finish(first), whole, "cut at {cut}");
         }
     }

@@ -4,24 +4,32 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use regex::Regex;
 
-use crate::detect::BurstRule;
+use crate::filter::{FilterSpec, IpPattern, TimeSpec};
 use crate::input::Source;
 use crate::parse::UnknownUsers;
+use crate::report::Severity;
+use crate::rules::{RULE_NAMES, RuleSet, Window};
+use crate::timeline;
 
 const EXIT_CODES: &str = "\
 Exit status:
   0  success
+  1  a finding at or above --fail-on
   2  usage error, or an input that cannot be opened or read
-  3  --strict and at least one malformed line";
+  3  --strict and at least one malformed line (wins over 1)";
 
 const REPORT_EXAMPLES: &str = "\
 Examples:
   audit-analyze report api.jsonl
   audit-analyze report --format json api.jsonl | jq '.findings'
   cat api.jsonl | audit-analyze report --threshold 10 --window 5m
-  audit-analyze report --unknown-user anonymous --strict logs/*.jsonl";
+  audit-analyze report --fail-on high --format markdown logs/*.jsonl >> \"$GITHUB_STEP_SUMMARY\"
+  audit-analyze report --since 24h --ip 10.0.0.0/8 --failed api.jsonl
+  audit-analyze report --format csv --section users api.jsonl > users.csv";
 
 /// Offline analysis of JSON-lines audit and access logs.
 #[derive(Parser, Debug)]
@@ -36,7 +44,78 @@ pub struct Cli {
 pub enum Command {
     /// Per-user and per-event aggregates and findings of JSON-lines logs
     #[command(after_help = format!("{REPORT_EXAMPLES}\n\n{EXIT_CODES}"))]
-    Report(ReportArgs),
+    Report(Box<ReportArgs>),
+    /// Every detection rule with its description, severity and current settings
+    Rules(RulesArgs),
+}
+
+/// The arguments of `rules`.
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+/// Output formats of `rules`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Table,
+    Json,
+}
+
+/// The options that set the rules, shared by `report` and `rules`.
+#[derive(Args, Debug)]
+pub struct RuleArgs {
+    /// unknown_user_burst: failures from one ip that make a burst [default: 5]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub threshold: Option<u64>,
+
+    /// unknown_user_burst: the window the failures must fall in (90s, 10m, 1h, 1h30m) [default: 10m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub window: Option<Duration>,
+
+    /// Another user name meaning "caller not authenticated" (repeatable); unknown_user always counts
+    #[arg(long = "unknown-user", value_name = "NAME")]
+    pub unknown_users: Vec<String>,
+
+    /// Rule settings (TOML: per rule enabled, threshold, window, severity, ...); see `audit-analyze rules`
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules_file: Option<PathBuf>,
+
+    /// Turn a rule off (repeatable)
+    #[arg(long, value_name = "RULE", value_parser = clap::builder::PossibleValuesParser::new(RULE_NAMES))]
+    pub disable: Vec<String>,
+}
+
+impl RuleArgs {
+    /// The rules file (if any), then `--threshold`/`--window`, then `--disable`.
+    pub fn rule_set(&self) -> anyhow::Result<RuleSet> {
+        let mut rules = match &self.rules_file {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+                RuleSet::from_toml(&path.display().to_string(), &text)?
+            }
+            None => RuleSet::default(),
+        };
+        if let Some(t) = self.threshold {
+            rules.unknown_user_burst.threshold = t;
+        }
+        if let Some(w) = self.window {
+            rules.unknown_user_burst.window = Window(w);
+        }
+        for name in &self.disable {
+            rules.disable(name)?;
+        }
+        rules.unknown_users = UnknownUsers::new(self.unknown_users.iter().cloned())
+            .names()
+            .to_vec();
+        Ok(rules)
+    }
 }
 
 /// Output formats of `report`.
@@ -46,6 +125,22 @@ pub enum OutputFormat {
     Table,
     /// One JSON document for other tools
     Json,
+    /// One JSON object per line, each with a "type"
+    Ndjson,
+    /// GitHub-flavoured Markdown, for CI job summaries
+    Markdown,
+    /// One table (--section) as CSV
+    Csv,
+}
+
+/// The tables `--format csv` can write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Section {
+    Users,
+    Events,
+    Ips,
+    Findings,
+    Timeline,
 }
 
 /// The arguments of `report`, as typed.
@@ -59,18 +154,44 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 
-    /// unknown_user_burst: failures from one ip that make a burst
-    #[arg(long, default_value_t = 5, value_name = "N",
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub threshold: u64,
+    /// With --format csv: the table to write
+    #[arg(long, value_enum, required_if_eq("format", "csv"))]
+    pub section: Option<Section>,
 
-    /// unknown_user_burst: the window the failures must fall in (90s, 10m, 1h, 1h30m)
-    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_duration)]
-    pub window: Duration,
+    #[command(flatten)]
+    pub rules: RuleArgs,
 
-    /// Another user name meaning "caller not authenticated" (repeatable); unknown_user always counts
-    #[arg(long = "unknown-user", value_name = "NAME")]
-    pub unknown_users: Vec<String>,
+    /// Exit 1 when a finding has this severity or higher (after the full report)
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+
+    /// Keep records at or after TIME (2023-09-22T10:00:00Z, 2023-09-22, 24h, 7d, today, yesterday; relative to the newest record)
+    #[arg(long, value_name = "TIME", value_parser = TimeSpec::parse)]
+    pub since: Option<TimeSpec>,
+
+    /// Keep records before TIME (same forms as --since)
+    #[arg(long, value_name = "TIME", value_parser = TimeSpec::parse)]
+    pub until: Option<TimeSpec>,
+
+    /// Keep records whose user matches REGEX
+    #[arg(long, value_name = "REGEX")]
+    pub user: Option<Regex>,
+
+    /// Keep records whose event matches REGEX
+    #[arg(long, value_name = "REGEX")]
+    pub event: Option<Regex>,
+
+    /// Keep records from this ip, or this CIDR block (10.0.0.0/8)
+    #[arg(long, value_name = "PATTERN", value_parser = IpPattern::parse)]
+    pub ip: Option<IpPattern>,
+
+    /// Aggregate only failures
+    #[arg(long)]
+    pub failed: bool,
+
+    /// Timeline bucket width, whole minutes (5m, 1h, 1d) [default: at most ~48 buckets]
+    #[arg(long, value_name = "DURATION", value_parser = parse_bucket)]
+    pub bucket: Option<Duration>,
 
     /// Rows per table in the table format; 0 shows all
     #[arg(long, default_value_t = 20, value_name = "N")]
@@ -85,21 +206,29 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 90s, 10m, 1h, 1h30m)"))
 }
 
+fn parse_bucket(s: &str) -> Result<Duration, String> {
+    timeline::check_bucket(parse_duration(s)?)
+}
+
 /// Everything `report` needs, checked.
 #[derive(Clone, Debug)]
 pub struct ReportConfig {
     pub sources: Vec<Source>,
     pub format: OutputFormat,
-    pub rule: BurstRule,
+    pub section: Option<Section>,
+    pub rules: RuleSet,
     pub unknown_users: UnknownUsers,
     /// Rows per table; `None` shows all.
     pub top: Option<usize>,
     pub strict: bool,
+    pub fail_on: Option<Severity>,
+    pub filter: FilterSpec,
+    pub bucket: Option<Duration>,
 }
 
 impl ReportArgs {
-    /// Checks the arguments and resolves defaults.
-    pub fn into_config(self) -> ReportConfig {
+    /// Checks the arguments, reads the rules file and resolves defaults.
+    pub fn into_config(self) -> anyhow::Result<ReportConfig> {
         let sources = if self.files.is_empty() {
             vec![Source::Stdin]
         } else {
@@ -114,17 +243,25 @@ impl ReportArgs {
                 })
                 .collect()
         };
-        ReportConfig {
+        Ok(ReportConfig {
             sources,
             format: self.format,
-            rule: BurstRule {
-                threshold: usize::try_from(self.threshold).unwrap_or(usize::MAX),
-                window: self.window,
-            },
-            unknown_users: UnknownUsers::new(self.unknown_users),
+            section: self.section,
+            rules: self.rules.rule_set()?,
+            unknown_users: UnknownUsers::new(self.rules.unknown_users),
             top: (self.top > 0).then_some(self.top),
             strict: self.strict,
-        }
+            fail_on: self.fail_on,
+            filter: FilterSpec {
+                since: self.since,
+                until: self.until,
+                user: self.user,
+                event: self.event,
+                ip: self.ip,
+                failed: self.failed,
+            },
+            bucket: self.bucket,
+        })
     }
 }
 
@@ -141,8 +278,10 @@ mod tests {
 
     fn report(args: &[&str]) -> Result<ReportConfig, clap::Error> {
         let cli = Cli::try_parse_from(["audit-analyze", "report"].iter().chain(args))?;
-        let Command::Report(args) = cli.command;
-        Ok(args.into_config())
+        let Command::Report(args) = cli.command else {
+            unreachable!()
+        };
+        Ok(args.into_config().unwrap())
     }
 
     #[test]
@@ -150,8 +289,8 @@ mod tests {
         let c = report(&[]).unwrap();
         assert_eq!(c.sources, [Source::Stdin]);
         assert_eq!(c.format, OutputFormat::Table);
-        assert_eq!(c.rule.threshold, 5);
-        assert_eq!(c.rule.window, Duration::from_secs(600));
+        assert_eq!(c.rules, RuleSet::default());
+        assert_eq!(c.fail_on, None);
         assert_eq!(c.top, Some(20));
         assert!(!c.strict);
         assert_eq!(c.unknown_users.names(), ["unknown_user"]);
@@ -161,8 +300,12 @@ mod tests {
     fn window_forms() {
         for (text, secs) in [("90s", 90), ("10m", 600), ("1h", 3600), ("1h30m", 5400)] {
             assert_eq!(
-                report(&["--window", text]).unwrap().rule.window,
-                Duration::from_secs(secs)
+                report(&["--window", text])
+                    .unwrap()
+                    .rules
+                    .unknown_user_burst
+                    .window,
+                Window(Duration::from_secs(secs))
             );
         }
         assert!(report(&["--window", "ten"]).is_err());
@@ -185,6 +328,38 @@ mod tests {
                 Source::Path("a.jsonl".into())
             ]
         );
+    }
+
+    #[test]
+    fn csv_needs_a_section() {
+        assert!(report(&["--format", "csv"]).is_err());
+        assert_eq!(
+            report(&["--format", "csv", "--section", "ips"])
+                .unwrap()
+                .section,
+            Some(Section::Ips)
+        );
+    }
+
+    #[test]
+    fn disable_takes_rule_names_only() {
+        assert!(
+            !report(&["--disable", "brute_force"])
+                .unwrap()
+                .rules
+                .brute_force
+                .enabled
+        );
+        assert!(report(&["--disable", "brute_farce"]).is_err());
+    }
+
+    #[test]
+    fn bucket_must_be_whole_minutes() {
+        assert_eq!(
+            report(&["--bucket", "1h"]).unwrap().bucket,
+            Some(Duration::from_secs(3600))
+        );
+        assert!(report(&["--bucket", "90s"]).is_err());
     }
 
     #[test]

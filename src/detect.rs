@@ -1,15 +1,17 @@
 //! The detection rules: which runs of timed events make an incident.
 //!
-//! Every windowed rule uses the same sliding window ([`incidents`]); a rule
-//! is one function that picks its events, groups them and turns each
-//! incident into a [`Finding`].
+//! Every windowed rule uses the same sliding window ([`incidents`], or
+//! [`distinct_incidents`] when it counts distinct users); a rule is one
+//! function that picks its evidence, groups it and turns each incident into
+//! a [`Finding`]. [`run`] calls the enabled ones.
 
 use std::ops::Range;
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 
-use crate::report::{Finding, Severity, Target};
+use crate::report::{Finding, Severity, SuccessRef, Target};
+use crate::rules::RuleSet;
 use crate::timestamp::Timestamp;
 
 /// Where a record stood in the input: file order, then line order. Keeps
@@ -20,27 +22,104 @@ pub struct Position {
     pub line: u64,
 }
 
-/// A timed event kept for a windowed rule.
+/// A timed record kept for the rules, with interned user, ip and event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TimedEvent {
+pub struct Evidence {
     pub time: Timestamp,
     pub position: Position,
-    /// Index into the analyzer's event names.
+    pub user: u32,
+    pub ip: u32,
     pub event: u32,
 }
 
-/// The settings of `unknown_user_burst`: `threshold` failures within `window`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BurstRule {
-    pub threshold: usize,
-    pub window: Duration,
+impl Evidence {
+    fn order(&self) -> (Timestamp, Position) {
+        (self.time, self.position)
+    }
+}
+
+/// The timed records the rules look at, in input order (any order works:
+/// the rules sort them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EvidenceSet {
+    /// Failures of unknown (unauthenticated) users.
+    pub unknown_failures: Vec<Evidence>,
+    /// Authentication failures of known users.
+    pub authn_failures: Vec<Evidence>,
+    /// Authorization failures of known users.
+    pub authz_failures: Vec<Evidence>,
+    /// Successes of known users.
+    pub successes: Vec<Evidence>,
+}
+
+impl EvidenceSet {
+    /// Every list, for remapping ids after a merge.
+    pub fn lists_mut(&mut self) -> [&mut Vec<Evidence>; 4] {
+        [
+            &mut self.unknown_failures,
+            &mut self.authn_failures,
+            &mut self.authz_failures,
+            &mut self.successes,
+        ]
+    }
+}
+
+/// Names of the interned ids.
+pub struct Names<'a> {
+    pub users: Vec<&'a str>,
+    pub ips: Vec<&'a str>,
+    pub events: Vec<&'a str>,
+}
+
+/// Runs every enabled rule; findings sorted by first time, then ip, then
+/// user, then rule.
+pub fn run(rules: &RuleSet, mut evidence: EvidenceSet, names: &Names) -> Vec<Finding> {
+    for list in evidence.lists_mut() {
+        list.sort_by_key(Evidence::order);
+    }
+    let mut findings = Vec::new();
+    if rules.unknown_user_burst.enabled {
+        findings.extend(unknown_user_burst(rules, &evidence.unknown_failures, names));
+    }
+    if rules.brute_force.enabled {
+        let r = &rules.brute_force;
+        findings.extend(user_bursts(
+            "brute_force",
+            r.severity,
+            r.threshold,
+            r.window.0,
+            &evidence.authn_failures,
+            names,
+        ));
+    }
+    if rules.password_spray.enabled {
+        findings.extend(password_spray(rules, &evidence.authn_failures, names));
+    }
+    if rules.success_after_failures.enabled {
+        findings.extend(success_after_failures(rules, &evidence, names));
+    }
+    if rules.access_denied_burst.enabled {
+        let r = &rules.access_denied_burst;
+        findings.extend(user_bursts(
+            "access_denied_burst",
+            r.severity,
+            r.threshold,
+            r.window.0,
+            &evidence.authz_failures,
+            names,
+        ));
+    }
+    findings
+        .sort_by(|a, b| (a.first, &a.ip, &a.user, a.rule).cmp(&(b.first, &b.ip, &b.user, b.rule)));
+    findings
 }
 
 /// The incidents in `times` (sorted ascending): index j qualifies when
 /// `times[j + k - 1] - times[j] <= window`; its run is `j..j + k`; runs that
 /// share an element join into one incident.
-pub fn incidents(times: &[Timestamp], k: usize, window: Duration) -> Vec<Range<usize>> {
+pub fn incidents(times: &[Timestamp], k: u64, window: Duration) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
+    let k = usize::try_from(k).unwrap_or(usize::MAX);
     if k == 0 || times.len() < k {
         return out;
     }
@@ -56,39 +135,258 @@ pub fn incidents(times: &[Timestamp], k: usize, window: Duration) -> Vec<Range<u
     out
 }
 
-/// `unknown_user_burst`: an ip sending repeated failures without a valid
-/// identity (forged, expired or stolen-and-revoked tokens).
-///
-/// `groups` holds, per ip, the timed failures of unknown users in input
-/// order; `event_name` resolves event indexes.
-pub fn unknown_user_burst<'n>(
-    rule: BurstRule,
-    groups: impl IntoIterator<Item = (&'n str, Vec<TimedEvent>)>,
-    event_name: impl Fn(u32) -> &'n str,
-) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for (ip, mut failures) in groups {
-        failures.sort_by_key(|f| (f.time, f.position));
-        let times: Vec<Timestamp> = failures.iter().map(|f| f.time).collect();
-        for run in incidents(&times, rule.threshold, rule.window) {
-            let run = &failures[run];
-            findings.push(Finding {
-                rule: "unknown_user_burst",
-                severity: Severity::High,
-                ip: ip.to_string(),
-                count: run.len() as u64,
-                first: run[0].time,
-                last: run[run.len() - 1].time,
-                targets: targets(run, &event_name),
-            });
+/// Like [`incidents`], counting distinct keys: index j qualifies when the
+/// shortest run from j holding `k` distinct keys spans at most `window`.
+pub fn distinct_incidents(
+    items: &[(Timestamp, u32)],
+    k: u64,
+    window: Duration,
+) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    if k == 0 {
+        return out;
+    }
+    let window = window.as_nanos() as i128;
+    let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
+    let mut end = 0; // items[j..end] is the shortest run from j with k distinct keys
+    for j in 0..items.len() {
+        while (counts.len() as u64) < k && end < items.len() {
+            *counts.entry(items[end].1).or_default() += 1;
+            end += 1;
+        }
+        if (counts.len() as u64) < k {
+            break;
+        }
+        if items[end - 1].0.nanos() - items[j].0.nanos() <= window {
+            match out.last_mut() {
+                Some(last) if j < last.end => last.end = end,
+                _ => out.push(j..end),
+            }
+        }
+        let key = items[j].1;
+        if let Some(c) = counts.get_mut(&key) {
+            *c -= 1;
+            if *c == 0 {
+                counts.remove(&key);
+            }
         }
     }
-    findings.sort_by(|a, b| (a.first, &a.ip).cmp(&(b.first, &b.ip)));
+    out
+}
+
+/// Splits sorted-by-time evidence into groups by `key`, each in time order.
+fn groups_by(evidence: &[Evidence], key: impl Fn(&Evidence) -> u32) -> Vec<(u32, Vec<Evidence>)> {
+    let mut groups: FxHashMap<u32, Vec<Evidence>> = FxHashMap::default();
+    for e in evidence {
+        groups.entry(key(e)).or_default().push(*e);
+    }
+    groups.into_iter().collect()
+}
+
+fn times(run: &[Evidence]) -> Vec<Timestamp> {
+    run.iter().map(|e| e.time).collect()
+}
+
+/// A finding with the fields every rule fills; rule-specific ones empty.
+fn base(rule: &'static str, severity: Severity, run: &[Evidence], names: &Names) -> Finding {
+    Finding {
+        rule,
+        severity,
+        ip: None,
+        user: None,
+        ips: None,
+        count: run.len() as u64,
+        first: run[0].time,
+        last: run[run.len() - 1].time,
+        targets: targets(run, names),
+        failures: None,
+        users: None,
+        success: None,
+    }
+}
+
+/// `unknown_user_burst`: an ip sending repeated failures without a valid
+/// identity (forged, expired or revoked tokens).
+fn unknown_user_burst(rules: &RuleSet, failures: &[Evidence], names: &Names) -> Vec<Finding> {
+    let r = &rules.unknown_user_burst;
+    let mut findings = Vec::new();
+    for (ip, group) in groups_by(failures, |e| e.ip) {
+        let t = times(&group);
+        for run in incidents(&t, r.threshold, r.window.0) {
+            let critical =
+                !incidents(&t[run.clone()], r.critical_threshold, r.critical_window.0).is_empty();
+            let severity = if critical {
+                Severity::Critical
+            } else {
+                r.severity
+            };
+            let mut f = base("unknown_user_burst", severity, &group[run], names);
+            f.ip = Some(names.ips[ip as usize].to_string());
+            findings.push(f);
+        }
+    }
     findings
 }
 
+/// `brute_force` and `access_denied_burst`: many failures of one known user
+/// within a window, from any ips.
+fn user_bursts(
+    rule: &'static str,
+    severity: Severity,
+    threshold: u64,
+    window: Duration,
+    failures: &[Evidence],
+    names: &Names,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (user, group) in groups_by(failures, |e| e.user) {
+        for run in incidents(&times(&group), threshold, window) {
+            let run = &group[run];
+            let mut f = base(rule, severity, run, names);
+            f.user = Some(names.users[user as usize].to_string());
+            f.ips = Some(ips_of(run, names));
+            findings.push(f);
+        }
+    }
+    findings
+}
+
+/// `password_spray`: one ip failing to log in as many distinct known users.
+fn password_spray(rules: &RuleSet, failures: &[Evidence], names: &Names) -> Vec<Finding> {
+    /// The most user names a finding lists.
+    const USERS_LISTED: usize = 20;
+    let r = &rules.password_spray;
+    let mut findings = Vec::new();
+    for (ip, group) in groups_by(failures, |e| e.ip) {
+        let items: Vec<(Timestamp, u32)> = group.iter().map(|e| (e.time, e.user)).collect();
+        for run in distinct_incidents(&items, r.threshold, r.window.0) {
+            let run = &group[run];
+            let mut users: Vec<&str> = run.iter().map(|e| names.users[e.user as usize]).collect();
+            users.sort_unstable();
+            users.dedup();
+            let mut f = base("password_spray", r.severity, run, names);
+            f.ip = Some(names.ips[ip as usize].to_string());
+            f.count = users.len() as u64;
+            f.failures = Some(run.len() as u64);
+            f.users = Some(
+                users
+                    .iter()
+                    .take(USERS_LISTED)
+                    .map(|u| u.to_string())
+                    .collect(),
+            );
+            findings.push(f);
+        }
+    }
+    findings
+}
+
+/// `success_after_failures`: a known user's success right after a run of
+/// their authentication failures, or from an ip that was just bursting
+/// unknown-user failures. One finding per failure run: its first success.
+fn success_after_failures(rules: &RuleSet, evidence: &EvidenceSet, names: &Names) -> Vec<Finding> {
+    let r = &rules.success_after_failures;
+    let mut findings = Vec::new();
+    let successes_by_user: FxHashMap<u32, Vec<Evidence>> =
+        groups_by(&evidence.successes, |e| e.user)
+            .into_iter()
+            .collect();
+    let within = r.within.0.as_nanos() as i128;
+
+    for (user, group) in groups_by(&evidence.authn_failures, |e| e.user) {
+        let Some(successes) = successes_by_user.get(&user) else {
+            continue;
+        };
+        let k = usize::try_from(r.threshold).unwrap_or(usize::MAX);
+        for incident in incidents(&times(&group), r.threshold, r.window.0) {
+            // Each qualifying run inside the incident ends at one failure; the
+            // first success after the earliest such end, within `within`, wins.
+            let found = (incident.start + k - 1..incident.end).find_map(|end| {
+                let after = group[end].order();
+                let next = successes.partition_point(|s| s.order() <= after);
+                successes
+                    .get(next)
+                    .filter(|s| s.time.nanos() - group[end].time.nanos() <= within)
+            });
+            let Some(success) = found else { continue };
+            let before: Vec<Evidence> = group[incident]
+                .iter()
+                .filter(|f| f.order() < success.order())
+                .copied()
+                .collect();
+            findings.push(success_finding(r.severity, &before, success, names, true));
+        }
+    }
+
+    let unknown_window = r.unknown_window.0.as_nanos() as i128;
+    let k = usize::try_from(r.unknown_threshold).unwrap_or(usize::MAX);
+    let successes_by_ip = groups_by(&evidence.successes, |e| e.ip);
+    let failures_by_ip: FxHashMap<u32, Vec<Evidence>> =
+        groups_by(&evidence.unknown_failures, |e| e.ip)
+            .into_iter()
+            .collect();
+    for (ip, successes) in successes_by_ip {
+        let Some(failures) = failures_by_ip.get(&ip) else {
+            continue;
+        };
+        let mut used = 0; // failures before this index belong to an earlier finding
+        for success in successes {
+            let end = failures.partition_point(|f| f.order() < success.order());
+            let start = failures[used..end]
+                .partition_point(|f| success.time.nanos() - f.time.nanos() > unknown_window)
+                + used;
+            if end - start >= k {
+                findings.push(success_finding(
+                    r.severity,
+                    &failures[start..end],
+                    &success,
+                    names,
+                    false,
+                ));
+                used = end;
+            }
+        }
+    }
+    findings
+}
+
+fn success_finding(
+    severity: Severity,
+    failures: &[Evidence],
+    success: &Evidence,
+    names: &Names,
+    by_user: bool,
+) -> Finding {
+    let mut f = base("success_after_failures", severity, failures, names);
+    let user = names.users[success.user as usize].to_string();
+    let ip = names.ips[success.ip as usize].to_string();
+    f.last = success.time;
+    if by_user {
+        f.user = Some(user.clone());
+        f.ips = Some(ips_of(failures, names));
+    } else {
+        f.ip = Some(ip.clone());
+        f.user = Some(user.clone());
+    }
+    f.success = Some(SuccessRef {
+        time: success.time,
+        user,
+        ip,
+        event: names.events[success.event as usize].to_string(),
+    });
+    f
+}
+
+/// The distinct ips of a run, sorted.
+fn ips_of(run: &[Evidence], names: &Names) -> Vec<String> {
+    let mut ips: Vec<&str> = run.iter().map(|e| names.ips[e.ip as usize]).collect();
+    ips.sort_unstable();
+    ips.dedup();
+    ips.into_iter().map(str::to_string).collect()
+}
+
 /// The events of an incident with their counts, most targeted first.
-fn targets<'n>(run: &[TimedEvent], event_name: &impl Fn(u32) -> &'n str) -> Vec<Target> {
+fn targets(run: &[Evidence], names: &Names) -> Vec<Target> {
     let mut counts: FxHashMap<u32, u64> = FxHashMap::default();
     for e in run {
         *counts.entry(e.event).or_default() += 1;
@@ -96,7 +394,7 @@ fn targets<'n>(run: &[TimedEvent], event_name: &impl Fn(u32) -> &'n str) -> Vec<
     let mut targets: Vec<Target> = counts
         .into_iter()
         .map(|(event, count)| Target {
-            event: event_name(event).to_string(),
+            event: names.events[event as usize].to_string(),
             count,
         })
         .collect();
@@ -109,60 +407,61 @@ mod tests {
     use super::*;
 
     const MS: i128 = 1_000_000;
+    const TEN_MIN: Duration = Duration::from_secs(600);
+    const W: i128 = 600_000; // ten minutes in ms
 
     fn at(ms: i128) -> Timestamp {
         Timestamp::from_nanos(1_695_377_730_000 * MS + ms * MS).unwrap()
     }
 
-    fn times(ms: &[i128]) -> Vec<Timestamp> {
+    fn times_ms(ms: &[i128]) -> Vec<Timestamp> {
         ms.iter().map(|&m| at(m)).collect()
     }
 
-    const TEN_MIN: Duration = Duration::from_secs(600);
-    const W: i128 = 600_000; // ten minutes in ms
-
     #[test]
     fn exactly_k_within_exactly_w_qualify() {
-        let t = times(&[0, 1, 2, 3, W]);
-        assert_eq!(incidents(&t, 5, TEN_MIN), vec![0..5]);
+        assert_eq!(
+            incidents(&times_ms(&[0, 1, 2, 3, W]), 5, TEN_MIN),
+            vec![0..5]
+        );
     }
 
     #[test]
     fn w_plus_one_millisecond_does_not() {
-        let t = times(&[0, 1, 2, 3, W + 1]);
-        assert_eq!(incidents(&t, 5, TEN_MIN), Vec::<Range<usize>>::new());
+        assert!(incidents(&times_ms(&[0, 1, 2, 3, W + 1]), 5, TEN_MIN).is_empty());
     }
 
     #[test]
     fn fewer_than_k_never_qualify() {
-        assert!(incidents(&times(&[0, 1, 2, 3]), 5, TEN_MIN).is_empty());
+        assert!(incidents(&times_ms(&[0, 1, 2, 3]), 5, TEN_MIN).is_empty());
         assert!(incidents(&[], 5, TEN_MIN).is_empty());
     }
 
     #[test]
     fn overlapping_runs_join_into_one_incident() {
-        // Runs 0..5 and 1..6 share failures: one incident of 6.
-        let t = times(&[0, 1, 2, 3, 4, 5]);
-        assert_eq!(incidents(&t, 5, TEN_MIN), vec![0..6]);
+        assert_eq!(
+            incidents(&times_ms(&[0, 1, 2, 3, 4, 5]), 5, TEN_MIN),
+            vec![0..6]
+        );
     }
 
     #[test]
     fn a_run_that_only_touches_the_next_is_separate() {
-        // k = 2: runs 0..2 and 2..4 share nothing; 1..3 does not qualify.
-        let t = times(&[0, 10, W * 2, W * 2 + 10]);
+        let t = times_ms(&[0, 10, W * 2, W * 2 + 10]);
         assert_eq!(incidents(&t, 2, Duration::from_secs(1)), vec![0..2, 2..4]);
     }
 
     #[test]
     fn non_qualifying_tail_is_not_included() {
-        // 0..5 qualifies, 1..6 does not (t[5]-t[1] > w): the 6th stays out.
-        let t = times(&[0, 1, 2, 3, 4, W + 2]);
-        assert_eq!(incidents(&t, 5, TEN_MIN), vec![0..5]);
+        assert_eq!(
+            incidents(&times_ms(&[0, 1, 2, 3, 4, W + 2]), 5, TEN_MIN),
+            vec![0..5]
+        );
     }
 
     #[test]
     fn two_separate_bursts() {
-        let t = times(&[
+        let t = times_ms(&[
             0,
             1,
             2,
@@ -178,84 +477,318 @@ mod tests {
     }
 
     #[test]
-    fn threshold_one_makes_every_failure_its_own_incident() {
-        let t = times(&[0, 0, 7]);
-        assert_eq!(incidents(&t, 1, TEN_MIN), vec![0..1, 1..2, 2..3]);
+    fn threshold_one_makes_every_event_its_own_incident() {
+        assert_eq!(
+            incidents(&times_ms(&[0, 0, 7]), 1, TEN_MIN),
+            vec![0..1, 1..2, 2..3]
+        );
     }
 
-    fn ev(ms: i128, line: u64, event: u32) -> TimedEvent {
-        TimedEvent {
+    #[test]
+    fn distinct_runs_count_keys_not_events() {
+        let items = |v: &[(i128, u32)]| v.iter().map(|&(m, k)| (at(m), k)).collect::<Vec<_>>();
+        // a a b c d: the shortest run from 0 with 4 distinct keys is 0..5.
+        let i = items(&[(0, 1), (1, 1), (2, 2), (3, 3), (4, 4)]);
+        assert_eq!(distinct_incidents(&i, 4, TEN_MIN), vec![0..5]);
+        // Only three distinct keys: nothing.
+        let i = items(&[(0, 1), (1, 2), (2, 3), (3, 1)]);
+        assert!(distinct_incidents(&i, 4, TEN_MIN).is_empty());
+        // Window edge: exactly w qualifies, w + 1 ms does not.
+        let i = items(&[(0, 1), (1, 2), (2, 3), (W, 4)]);
+        assert_eq!(distinct_incidents(&i, 4, TEN_MIN), vec![0..4]);
+        let i = items(&[(0, 1), (1, 2), (2, 3), (W + 1, 4)]);
+        assert!(distinct_incidents(&i, 4, TEN_MIN).is_empty());
+        // Runs 0..4 and 1..5 overlap: one incident.
+        let i = items(&[(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]);
+        assert_eq!(distinct_incidents(&i, 4, TEN_MIN), vec![0..5]);
+    }
+
+    fn names() -> Names<'static> {
+        Names {
+            users: vec!["alice", "bob", "carol", "dave", "erin", "unknown_user"],
+            ips: vec!["10.0.0.1", "10.0.0.2", "-"],
+            events: vec!["login", "GET /a", "POST /b"],
+        }
+    }
+
+    fn ev(ms: i128, line: u64, user: u32, ip: u32, event: u32) -> Evidence {
+        Evidence {
             time: at(ms),
             position: Position { file: 0, line },
+            user,
+            ip,
             event,
         }
     }
 
+    fn only(rule: &str) -> RuleSet {
+        let mut rules = RuleSet::default();
+        for name in crate::rules::RULE_NAMES {
+            if name != rule {
+                rules.disable(name).unwrap();
+            }
+        }
+        rules
+    }
+
     #[test]
-    fn burst_findings_carry_count_span_and_targets() {
-        let names = ["GET /a", "POST /b", "GET /c"];
-        let group = vec![
-            ev(4, 5, 1),
-            ev(0, 1, 0),
-            ev(1, 2, 1),
-            ev(2, 3, 2),
-            ev(3, 4, 0),
-            ev(90 * W, 6, 0),
-        ];
-        let rule = BurstRule {
-            threshold: 5,
-            window: TEN_MIN,
+    fn unknown_burst_is_high_and_critical_at_8_in_120s() {
+        let rules = only("unknown_user_burst");
+        // 7 failures within 2 minutes: high.
+        let seven: Vec<Evidence> = (0..7).map(|i| ev(i * 1000, i as u64, 5, 0, 1)).collect();
+        let set = EvidenceSet {
+            unknown_failures: seven.clone(),
+            ..Default::default()
         };
-        let findings = unknown_user_burst(rule, [("198.51.100.7", group)], |i| names[i as usize]);
-        assert_eq!(findings.len(), 1);
-        let f = &findings[0];
-        assert_eq!(
-            (f.rule, f.severity, f.ip.as_str(), f.count),
-            ("unknown_user_burst", Severity::High, "198.51.100.7", 5)
+        let f = run(&rules, set, &names());
+        assert_eq!((f.len(), f[0].severity, f[0].count), (1, Severity::High, 7));
+        assert_eq!(f[0].ip.as_deref(), Some("10.0.0.1"));
+        // 8 with t[7] - t[0] = exactly 120 s: critical.
+        let mut eight = seven.clone();
+        eight.push(ev(120_000, 8, 5, 0, 1));
+        let f = run(
+            &rules,
+            EvidenceSet {
+                unknown_failures: eight,
+                ..Default::default()
+            },
+            &names(),
         );
-        assert_eq!((f.first, f.last), (at(0), at(4)));
-        let targets: Vec<(&str, u64)> = f
-            .targets
-            .iter()
-            .map(|t| (t.event.as_str(), t.count))
+        assert_eq!(f[0].severity, Severity::Critical);
+        // 8 spanning 120 s + 1 ms: still high.
+        let mut eight = seven;
+        eight.push(ev(120_001, 8, 5, 0, 1));
+        let f = run(
+            &rules,
+            EvidenceSet {
+                unknown_failures: eight,
+                ..Default::default()
+            },
+            &names(),
+        );
+        assert_eq!(f[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn brute_force_fires_at_10_in_10m_and_lists_ips() {
+        let rules = only("brute_force");
+        let mut fails: Vec<Evidence> = (0..10)
+            .map(|i| ev(i * 1000, i as u64, 1, (i % 2) as u32, 0))
             .collect();
-        assert_eq!(targets, [("GET /a", 2), ("POST /b", 2), ("GET /c", 1)]);
+        let f = run(
+            &rules,
+            EvidenceSet {
+                authn_failures: fails.clone(),
+                ..Default::default()
+            },
+            &names(),
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].rule, f[0].severity, f[0].count),
+            ("brute_force", Severity::High, 10)
+        );
+        assert_eq!(f[0].user.as_deref(), Some("bob"));
+        assert_eq!(
+            f[0].ips.as_deref(),
+            Some(&["10.0.0.1".to_string(), "10.0.0.2".to_string()][..])
+        );
+        assert_eq!(f[0].ip, None);
+        // Nine do not.
+        fails.pop();
+        assert!(
+            run(
+                &rules,
+                EvidenceSet {
+                    authn_failures: fails.clone(),
+                    ..Default::default()
+                },
+                &names()
+            )
+            .is_empty()
+        );
+        // Ten spread over 10 min + 1 ms do not; exactly 10 min does.
+        fails.push(ev(W + 1, 10, 1, 0, 0));
+        fails[0].time = at(0);
+        assert!(
+            run(
+                &rules,
+                EvidenceSet {
+                    authn_failures: fails.clone(),
+                    ..Default::default()
+                },
+                &names()
+            )
+            .is_empty()
+        );
+        fails[9].time = at(W);
+        assert_eq!(
+            run(
+                &rules,
+                EvidenceSet {
+                    authn_failures: fails,
+                    ..Default::default()
+                },
+                &names()
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn password_spray_counts_distinct_users_from_one_ip() {
+        let rules = only("password_spray");
+        let hour = 3_600_000;
+        let fails = vec![
+            ev(0, 1, 0, 0, 0),
+            ev(hour, 2, 0, 0, 0),
+            ev(2 * hour, 3, 1, 0, 0),
+            ev(3 * hour, 4, 2, 0, 0),
+            ev(4 * hour, 5, 3, 0, 0),
+        ];
+        let f = run(
+            &rules,
+            EvidenceSet {
+                authn_failures: fails.clone(),
+                ..Default::default()
+            },
+            &names(),
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].count, f[0].failures, f[0].severity),
+            (4, Some(5), Severity::Medium)
+        );
+        assert_eq!(
+            f[0].users.as_ref().unwrap(),
+            &["alice", "bob", "carol", "dave"]
+        );
+        assert_eq!(f[0].ip.as_deref(), Some("10.0.0.1"));
+        // Three distinct users: nothing.
+        assert!(
+            run(
+                &rules,
+                EvidenceSet {
+                    authn_failures: fails[..4].to_vec(),
+                    ..Default::default()
+                },
+                &names()
+            )
+            .is_empty()
+        );
+        // The same four users from two ips: nothing.
+        let split: Vec<Evidence> = fails
+            .iter()
+            .enumerate()
+            .map(|(i, e)| Evidence {
+                ip: (i % 2) as u32,
+                ..*e
+            })
+            .collect();
+        assert!(
+            run(
+                &rules,
+                EvidenceSet {
+                    authn_failures: split,
+                    ..Default::default()
+                },
+                &names()
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn success_after_a_user_run_reports_its_first_success() {
+        let rules = only("success_after_failures");
+        let mut set = EvidenceSet {
+            authn_failures: (0..10)
+                .map(|i| ev(i * 1000, i as u64 + 1, 0, 1, 0))
+                .collect(),
+            ..Default::default()
+        };
+        set.successes = vec![
+            ev(5_000, 100, 0, 1, 0),     // in the middle of the run: too early
+            ev(W + 9_000, 101, 0, 0, 1), // exactly 10 min after the 10th failure
+            ev(W + 9_500, 102, 0, 0, 1), // later success: not a second finding
+            ev(20_000, 103, 1, 0, 0),    // another user
+        ];
+        let f = run(&rules, set.clone(), &names());
+        assert_eq!(f.len(), 1, "{f:?}");
+        let s = f[0].success.as_ref().unwrap();
+        assert_eq!(
+            (s.time, s.user.as_str(), s.ip.as_str(), s.event.as_str()),
+            (at(W + 9_000), "alice", "10.0.0.1", "GET /a")
+        );
+        assert_eq!(
+            (f[0].count, f[0].first, f[0].last),
+            (10, at(0), at(W + 9_000))
+        );
+        assert_eq!(f[0].user.as_deref(), Some("alice"));
+        // 10 min + 1 ms after the run: no finding.
+        set.successes
+            .retain(|s| s.position.line != 101 && s.position.line != 102);
+        set.successes.push(ev(W + 9_001, 101, 0, 0, 1));
+        assert!(run(&rules, set, &names()).is_empty());
+    }
+
+    #[test]
+    fn success_after_unknown_failures_from_the_same_ip() {
+        let rules = only("success_after_failures");
+        let mut set = EvidenceSet {
+            unknown_failures: (0..5)
+                .map(|i| ev(i * 1000, i as u64 + 1, 5, 0, 1))
+                .collect(),
+            ..Default::default()
+        };
+        set.successes = vec![
+            ev(60_000, 10, 2, 0, 0), // carol from the same ip: finding
+            ev(61_000, 11, 3, 0, 0), // dave right after: same failures, no second finding
+            ev(60_000, 12, 4, 1, 0), // erin from another ip: nothing
+        ];
+        let f = run(&rules, set.clone(), &names());
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].ip.as_deref(), f[0].user.as_deref(), f[0].count),
+            (Some("10.0.0.1"), Some("carol"), 5)
+        );
+        // Four failures are not enough.
+        set.unknown_failures.pop();
+        assert!(run(&rules, set, &names()).is_empty());
+    }
+
+    #[test]
+    fn findings_sort_by_first_then_ip_then_user() {
+        let rules = only("unknown_user_burst");
+        let mut rules = rules;
+        rules.unknown_user_burst.threshold = 1;
+        let set = EvidenceSet {
+            unknown_failures: vec![ev(5, 1, 5, 1, 0), ev(0, 2, 5, 2, 0), ev(5, 3, 5, 0, 0)],
+            ..Default::default()
+        };
+        let order: Vec<String> = run(&rules, set, &names())
+            .into_iter()
+            .map(|f| f.ip.unwrap())
+            .collect();
+        assert_eq!(order, ["-", "10.0.0.1", "10.0.0.2"]);
     }
 
     #[test]
     fn ties_keep_input_order() {
-        // Same time for all: the first five in input order form the run's start;
-        // with all six inside the window they join into one incident of six.
-        let names = ["a", "b"];
-        let group = vec![
-            ev(0, 2, 1),
-            ev(0, 1, 0),
-            ev(0, 3, 0),
-            ev(0, 4, 0),
-            ev(0, 5, 0),
-            ev(0, 6, 1),
-        ];
-        let rule = BurstRule {
-            threshold: 5,
-            window: Duration::ZERO,
+        let mut rules = only("unknown_user_burst");
+        rules.unknown_user_burst.window = crate::rules::Window(Duration::ZERO);
+        let set = EvidenceSet {
+            unknown_failures: vec![
+                ev(0, 2, 5, 0, 1),
+                ev(0, 1, 5, 0, 0),
+                ev(0, 3, 5, 0, 0),
+                ev(0, 4, 5, 0, 0),
+                ev(0, 5, 5, 0, 0),
+                ev(0, 6, 5, 0, 1),
+            ],
+            ..Default::default()
         };
-        let findings = unknown_user_burst(rule, [("-", group)], |i| names[i as usize]);
-        assert_eq!(findings[0].count, 6);
-    }
-
-    #[test]
-    fn findings_sorted_by_first_then_ip() {
-        let rule = BurstRule {
-            threshold: 1,
-            window: TEN_MIN,
-        };
-        let groups = vec![
-            ("b", vec![ev(5, 1, 0)]),
-            ("c", vec![ev(0, 2, 0)]),
-            ("a", vec![ev(5, 3, 0)]),
-        ];
-        let findings = unknown_user_burst(rule, groups, |_| "x");
-        let order: Vec<&str> = findings.iter().map(|f| f.ip.as_str()).collect();
-        assert_eq!(order, ["c", "a", "b"]);
+        assert_eq!(run(&rules, set, &names())[0].count, 6);
     }
 }

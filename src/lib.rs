@@ -9,10 +9,13 @@
 pub mod analyze;
 pub mod cli;
 pub mod detect;
+pub mod filter;
 pub mod input;
 pub mod parse;
 pub mod pipeline;
 pub mod render;
 pub mod report;
+pub mod rules;
 pub mod sanitize;
+pub mod timeline;
 pub mod timestamp;

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::rules::RuleSet;
 use crate::timestamp::Timestamp;
 
 /// Bumped whenever a key of the JSON report changes meaning.
@@ -17,10 +18,15 @@ pub struct Report {
     pub users: Vec<UserRow>,
     /// Every event, by total descending, then name.
     pub events: Vec<EventRow>,
-    /// Every finding, by first time, then ip.
+    /// Every source ip (`-` for records without one), by total descending, then ip.
+    pub ips: Vec<IpRow>,
+    /// Every finding, by first time, then ip, then user, then rule.
     pub findings: Vec<Finding>,
+    /// Records and failures per time bucket, from the first bucket with a
+    /// record to the last, empty buckets included.
+    pub timeline: Timeline,
     /// The rule settings the findings were computed with.
-    pub rules: RuleSettings,
+    pub rules: RuleSet,
 }
 
 /// Counts over the whole input.
@@ -28,7 +34,7 @@ pub struct Report {
 pub struct Summary {
     /// The inputs, in the order they were read (`<stdin>` for standard input).
     pub files: Vec<String>,
-    /// Lines that were JSON objects.
+    /// Lines that were JSON objects and passed the filters.
     pub records: u64,
     /// Lines that were not (bad JSON, bad UTF-8, not an object, too long).
     pub malformed: u64,
@@ -40,6 +46,17 @@ pub struct Summary {
     pub failures: u64,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
+    /// Records left out by `--since`, `--until`, `--user`, `--event`, `--ip`, `--failed`.
+    pub filtered_out: u64,
+    /// The effective time range of `--since` / `--until`, when given.
+    pub range: TimeRange,
+}
+
+/// A time range; either end may be open.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct TimeRange {
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
 }
 
 /// One user's activity.
@@ -64,8 +81,33 @@ pub struct EventRow {
     pub users: u64,
 }
 
+/// One source address's activity.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct IpRow {
+    pub ip: String,
+    pub total: u64,
+    pub failures: u64,
+    /// Failures of unknown (unauthenticated) users from this ip.
+    pub unknown_user_failures: u64,
+    /// Number of distinct users seen from this ip.
+    pub users: u64,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+}
+
 /// How bad a finding is.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Serialize,
+    serde::Deserialize,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,
@@ -86,19 +128,34 @@ impl Severity {
     }
 }
 
-/// An incident a rule found.
+/// An incident a rule found. `ip` is set for ip-keyed rules, `user` (with
+/// the `ips` involved) for user-keyed ones; the rest is rule-specific.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
-    /// The source address the incident came from (`-` when none was logged).
-    pub ip: String,
-    /// The number of failures in the incident.
+    /// Always present (as issue 2's schema promises); `null` for user-keyed rules.
+    pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The ips involved, sorted (user-keyed rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ips: Option<Vec<String>>,
+    /// The number of failures in the incident (distinct users for `password_spray`).
     pub count: u64,
     pub first: Timestamp,
     pub last: Timestamp,
     /// The events targeted, by count descending, then name.
     pub targets: Vec<Target>,
+    /// `password_spray`: the number of failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failures: Option<u64>,
+    /// `password_spray`: the users tried (at most 20, sorted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
+    /// `success_after_failures`: the success that followed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success: Option<SuccessRef>,
 }
 
 /// An event targeted during an incident, with how often.
@@ -108,19 +165,27 @@ pub struct Target {
     pub count: u64,
 }
 
-/// The settings of the `unknown_user_burst` rule, echoed so a result can be
-/// reproduced.
+/// The success that followed a run of failures.
 #[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct RuleSettings {
-    pub unknown_user_burst: BurstSettings,
+pub struct SuccessRef {
+    pub time: Timestamp,
+    pub user: String,
+    pub ip: String,
+    pub event: String,
 }
 
-/// k failures within w.
+/// Records and failures per bucket.
 #[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct BurstSettings {
-    pub threshold: u64,
-    /// The window, as `--window` takes it (`10m`, `1h 30m`).
-    pub window: String,
-    /// The user names treated as unauthenticated.
-    pub unknown_users: Vec<String>,
+pub struct Timeline {
+    /// The bucket width, as `--bucket` takes it.
+    pub bucket: String,
+    pub buckets: Vec<Bucket>,
+}
+
+/// One time bucket, aligned to the UTC epoch.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Bucket {
+    pub start: Timestamp,
+    pub records: u64,
+    pub failures: u64,
 }

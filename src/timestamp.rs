@@ -28,6 +28,11 @@ impl Timestamp {
             .then_some(Timestamp(nanos))
     }
 
+    /// The instant `nanos` after the epoch, clamped to the years 0000–9999.
+    pub fn saturating_from_nanos(nanos: i128) -> Timestamp {
+        Timestamp(nanos.clamp(MIN_NANOS, END_NANOS - 1))
+    }
+
     /// Nanoseconds since the Unix epoch.
     pub fn nanos(self) -> i128 {
         self.0

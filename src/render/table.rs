@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, presets};
 
-use super::RenderOptions;
+use super::{RenderOptions, finding_key, percent};
 use crate::report::{Finding, Report};
 use crate::sanitize;
 use crate::timestamp::Timestamp;
@@ -70,10 +70,71 @@ pub fn write(report: &Report, options: RenderOptions, out: &mut impl Write) -> i
         0,
     )?;
 
+    let ips = report.ips.iter().map(|r| {
+        vec![
+            value_cell(&r.ip),
+            number_cell(r.total),
+            number_cell(r.failures),
+            number_cell(r.unknown_user_failures),
+            number_cell(r.users),
+            Cell::new(short_time(r.first_seen)),
+            Cell::new(short_time(r.last_seen)),
+        ]
+    });
+    write_section(
+        out,
+        "Sources",
+        &[
+            "ip",
+            "total",
+            "fail",
+            "unknown",
+            "users",
+            "first seen (UTC)",
+            "last seen (UTC)",
+        ],
+        ips,
+        report.ips.len(),
+        options.top,
+        "ips",
+        0,
+    )?;
+
+    let peak = report
+        .timeline
+        .buckets
+        .iter()
+        .map(|b| b.records)
+        .max()
+        .unwrap_or(0);
+    let buckets = report.timeline.buckets.iter().map(|b| {
+        vec![
+            Cell::new(short_time(Some(b.start))),
+            number_cell(b.records),
+            number_cell(b.failures),
+            Cell::new(bar(b.records, b.failures, peak)),
+        ]
+    });
+    write_section(
+        out,
+        &format!("Timeline, {} buckets", report.timeline.bucket),
+        &[
+            "bucket start (UTC)",
+            "records",
+            "failures",
+            "█ failures  ░ other records",
+        ],
+        buckets,
+        report.timeline.buckets.len(),
+        None,
+        "buckets",
+        3,
+    )?;
+
     let findings = report.findings.iter().map(|f| {
         vec![
             Cell::new(format!("{}\n{}", f.rule, f.severity.name())),
-            value_cell(&f.ip),
+            value_cell(finding_key(f)),
             number_cell(f.count),
             Cell::new(span(f.first, f.last)),
             Cell::new(top_targets(f)),
@@ -176,14 +237,20 @@ fn shorten(s: &str) -> String {
     }
 }
 
-/// `failures / total` as a percentage with one decimal, rounded half up,
-/// computed in integers: 1 of 3 is `33.3%`.
-fn percent(failures: u64, total: u64) -> String {
-    if total == 0 {
-        return "-".to_string();
+/// The widest a timeline bar gets.
+const BAR_WIDTH: u64 = 40;
+
+/// A bar as long as `records` relative to `peak`: `█` for failures, `░` for
+/// the other records; integer arithmetic, so equal inputs give equal bars.
+fn bar(records: u64, failures: u64, peak: u64) -> String {
+    if peak == 0 {
+        return String::new();
     }
-    let tenths = (u128::from(failures) * 1000 + u128::from(total) / 2) / u128::from(total);
-    format!("{}.{}%", tenths / 10, tenths % 10)
+    let scale =
+        |n: u64| (u128::from(n) * u128::from(BAR_WIDTH)).div_ceil(u128::from(peak)) as usize;
+    let failed = scale(failures);
+    let total = scale(records).max(failed);
+    format!("{}{}", "█".repeat(failed), "░".repeat(total - failed))
 }
 
 /// `2023-09-22 10:15:30`: the table's compact form of a time (UTC, seconds).
@@ -232,15 +299,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentages_are_exact() {
-        assert_eq!(percent(1, 3), "33.3%");
-        assert_eq!(percent(2, 3), "66.7%");
-        assert_eq!(percent(0, 5), "0.0%");
-        assert_eq!(percent(7, 7), "100.0%");
-        assert_eq!(percent(1, 2000), "0.1%");
-        assert_eq!(percent(1, 2001), "0.0%");
-        assert_eq!(percent(u64::MAX, u64::MAX), "100.0%");
-        assert_eq!(percent(0, 0), "-");
+    fn bars_scale_to_the_peak_and_show_failures() {
+        assert_eq!(bar(10, 0, 10).chars().count(), 40);
+        assert_eq!(
+            bar(10, 5, 10),
+            format!("{}{}", "█".repeat(20), "░".repeat(20))
+        );
+        assert_eq!(bar(1, 0, 1000), "░");
+        assert_eq!(bar(0, 0, 1000), "");
+        assert_eq!(bar(0, 0, 0), "");
     }
 
     #[test]
