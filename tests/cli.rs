@@ -88,9 +88,13 @@ fn table_output_has_summary_tables_and_findings() {
         "Users (14)",
         "Events (21)",
         "… 1 more events (--top 0 shows all)",
-        "Findings (2)",
-        "│ unknown_user_burst ┆ 45.80.235.53  ┆    14 ┆ 2023-09-22 09:12:04 ┆",
-        "│ unknown_user_burst ┆ 185.220.101.7 ┆     7 ┆ 2023-09-22 10:21:10 ┆",
+        "Sources (20)",
+        "Timeline, 5m buckets (36)",
+        "Findings (6)",
+        "│ unknown_user_burst     ┆ 45.80.235.53  ┆    14 ┆ 2023-09-22 09:12:04 ┆",
+        "│ critical               ┆               ┆       ┆ → 09:14:21          ┆",
+        "│ unknown_user_burst     ┆ 185.220.101.7 ┆     7 ┆ 2023-09-22 10:21:10 ┆",
+        "│ brute_force            ┆ bob           ┆    12 ┆ 2023-09-22 09:40:05 ┆",
         "│ mallory      ┆    18 ┆       13 ┆  72.2% ┆",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
@@ -283,4 +287,140 @@ fn help_lists_subcommands_examples_and_exit_codes() {
         .assert()
         .success()
         .stdout(predicate::str::starts_with("audit-analyze "));
+}
+
+#[test]
+fn ndjson_lines_each_parse_and_carry_a_type() {
+    let out = bin()
+        .args(["report", "--format", "ndjson"])
+        .arg(sample())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut kinds = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        *kinds
+            .entry(v["type"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    let json = json_of(
+        &bin()
+            .args(["report", "--format", "json"])
+            .arg(sample())
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let len = |k: &str| json[k].as_array().unwrap().len();
+    assert_eq!(kinds["summary"], 1);
+    assert_eq!(kinds["user"], len("users"));
+    assert_eq!(kinds["event"], len("events"));
+    assert_eq!(kinds["ip"], len("ips"));
+    assert_eq!(kinds["finding"], len("findings"));
+    assert_eq!(
+        kinds["bucket"],
+        json["timeline"]["buckets"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn csv_parses_back_to_the_json_numbers() {
+    let out = bin()
+        .args(["report", "--format", "csv", "--section", "users"])
+        .arg(sample())
+        .output()
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(&out.stdout[..]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let json = json_of(
+        &bin()
+            .args(["report", "--format", "json"])
+            .arg(sample())
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let users = json["users"].as_array().unwrap();
+    assert_eq!(rows.len(), users.len());
+    for (row, user) in rows.iter().zip(users) {
+        // The user "-" is defused to "'-" for spreadsheets.
+        let name = user["user"].as_str().unwrap();
+        assert_eq!(row[0].trim_start_matches('\''), name);
+        assert_eq!(
+            row[1].parse::<u64>().unwrap(),
+            user["total"].as_u64().unwrap()
+        );
+        assert_eq!(
+            row[2].parse::<u64>().unwrap(),
+            user["failures"].as_u64().unwrap()
+        );
+    }
+}
+
+#[test]
+fn fail_on_gates_only_at_or_above_the_level() {
+    let high_only = "{\"ts\":1,\"user\":\"unknown_user\",\"ip\":\"a\"}\n".repeat(5);
+    bin()
+        .args(["report", "--fail-on", "critical"])
+        .write_stdin(high_only.clone())
+        .assert()
+        .code(0);
+    bin()
+        .args(["report", "--fail-on", "high"])
+        .write_stdin(high_only.clone())
+        .assert()
+        .code(1);
+    bin()
+        .args(["report", "--fail-on", "low"])
+        .write_stdin(high_only.clone())
+        .assert()
+        .code(1);
+    bin()
+        .args(["report"])
+        .write_stdin(high_only.clone())
+        .assert()
+        .code(0);
+    // Malformed lines with --strict win over findings.
+    bin()
+        .args(["report", "--fail-on", "low", "--strict"])
+        .write_stdin(high_only + "oops\n")
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn relative_since_reads_stdin_twice_like_a_file() {
+    let from_file = bin()
+        .args(["report", "--format", "json", "--since", "30m"])
+        .arg(sample())
+        .output()
+        .unwrap();
+    let from_stdin = bin()
+        .args(["report", "--format", "json", "--since", "30m"])
+        .write_stdin(fs::read(sample()).unwrap())
+        .output()
+        .unwrap();
+    let (mut a, mut b) = (json_of(&from_file.stdout), json_of(&from_stdin.stdout));
+    assert_eq!(a["summary"]["range"]["since"], "2023-09-22T10:26:32.534Z");
+    a["summary"]["files"] = Value::Null;
+    b["summary"]["files"] = Value::Null;
+    assert_eq!(a, b);
+    assert!(a["summary"]["filtered_out"].as_u64().unwrap() > 300);
+}
+
+#[test]
+fn rules_lists_every_rule() {
+    let out = bin().arg("rules").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in [
+        "unknown_user_burst",
+        "brute_force",
+        "password_spray",
+        "success_after_failures",
+        "access_denied_burst",
+    ] {
+        assert!(text.contains(name), "{text}");
+    }
+    assert!(text.contains("threshold 10, window 10m"));
 }

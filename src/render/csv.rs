@@ -1,11 +1,14 @@
-//! `--format csv --section NAME`: one table as RFC 4180 CSV. A text cell
-//! that a spreadsheet would run as a formula (starting with `=`, `+`, `-`,
-//! `@`, tab or CR) is prefixed with `'`.
+//! `--format csv --section NAME`: one table as RFC 4180 CSV. Text cells from
+//! the log have control and invisible characters escaped (as in tables, so
+//! CSV on a terminal is safe too), and a cell that a spreadsheet would run
+//! as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) is prefixed
+//! with `'`.
 
 use std::io::{self, Write};
 
 use crate::cli::Section;
 use crate::report::Report;
+use crate::sanitize;
 use crate::timestamp::Timestamp;
 
 /// Writes the chosen table with a header row.
@@ -105,8 +108,10 @@ pub fn write(report: &Report, section: Section, out: &mut impl Write) -> io::Res
 /// A text cell from the log, defused for spreadsheets.
 fn cell(value: &str) -> String {
     match value.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{value}"),
-        _ => value.to_string(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => {
+            format!("'{}", sanitize::for_terminal(value))
+        }
+        _ => sanitize::for_terminal(value).into_owned(),
     }
 }
 
@@ -116,9 +121,12 @@ mod tests {
 
     #[test]
     fn formula_cells_are_defused() {
-        for bad in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+        for bad in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)"] {
             assert_eq!(cell(bad), format!("'{bad}"));
         }
+        assert_eq!(cell("\tx"), "'\\u{9}x");
+        assert_eq!(cell("\rx"), "'\\u{d}x");
+        assert_eq!(cell("\u{1b}[31m"), "\\u{1b}[31m");
         assert_eq!(cell("alice"), "alice");
         assert_eq!(cell(""), "");
     }
