@@ -145,7 +145,7 @@ pub fn write(report: &Report, options: RenderOptions, out: &mut impl Write) -> i
         "Findings",
         &[
             "rule / severity",
-            "ip",
+            "ip / user",
             "count",
             "time span (UTC)",
             "top targets",
