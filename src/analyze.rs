@@ -8,16 +8,18 @@
 //! unknown users, authentication and authorization failures of known users,
 //! and successes of known users (for `success_after_failures`).
 
+use std::io;
 use std::ops::AddAssign;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use std::time::Duration;
 
-use crate::detect::{self, Evidence, EvidenceSet, Names, Position};
+use crate::detect::{self, Evidence, EvidenceSet, Names, Position, SuccessWindows};
 use crate::parse::{LineError, Outcome, Record, UserKind};
 use crate::report::{EventRow, IpRow, Report, SCHEMA_VERSION, Summary, TimeRange, UserRow};
 use crate::rules::RuleSet;
+use crate::spill::{IdMaps, SuccessLog};
 use crate::timeline;
 use crate::timestamp::Timestamp;
 
@@ -186,8 +188,10 @@ pub struct Analyzer {
     ip_users: FxHashSet<(u32, u32)>,
     /// Records and failures per minute since the epoch.
     minutes: FxHashMap<i64, timeline::Counts>,
-    /// The timed records the rules need.
+    /// The timed failures the rules need.
     evidence: EvidenceSet,
+    /// The timed successes of known users (for `success_after_failures`).
+    successes: SuccessLog,
     /// The first malformed lines in input order.
     malformed: Vec<MalformedLine>,
 }
@@ -210,6 +214,7 @@ impl Analyzer {
             ip_users: FxHashSet::default(),
             minutes: FxHashMap::default(),
             evidence: EvidenceSet::default(),
+            successes: SuccessLog::default(),
             malformed: Vec::new(),
         }
     }
@@ -248,20 +253,21 @@ impl Analyzer {
         self.ip_users.insert((ip, user));
 
         let Some(time) = record.time else { return };
-        let list = match (record.user_kind, record.outcome) {
-            (UserKind::Unknown, o) if o.is_failure() => &mut self.evidence.unknown_failures,
-            (UserKind::Known, Outcome::AuthenticationFailure) => &mut self.evidence.authn_failures,
-            (UserKind::Known, Outcome::AuthorizationFailure) => &mut self.evidence.authz_failures,
-            (UserKind::Known, Outcome::Success) => &mut self.evidence.successes,
-            _ => return,
-        };
-        list.push(Evidence {
+        let evidence = Evidence {
             time,
             position,
             user,
             ip,
             event,
-        });
+        };
+        let list = match (record.user_kind, record.outcome) {
+            (UserKind::Unknown, o) if o.is_failure() => &mut self.evidence.unknown_failures,
+            (UserKind::Known, Outcome::AuthenticationFailure) => &mut self.evidence.authn_failures,
+            (UserKind::Known, Outcome::AuthorizationFailure) => &mut self.evidence.authz_failures,
+            (UserKind::Known, Outcome::Success) => return self.successes.push(evidence),
+            _ => return,
+        };
+        list.push(evidence);
     }
 
     /// Counts a record that the filters left out.
@@ -304,6 +310,11 @@ impl Analyzer {
         for (minute, counts) in other.minutes {
             *self.minutes.entry(minute).or_default() += counts;
         }
+        let maps = IdMaps {
+            users: &user_ids,
+            ips: &ip_ids,
+            events: &event_ids,
+        };
         let mut theirs = other.evidence;
         for (mine, theirs) in self
             .evidence
@@ -311,13 +322,9 @@ impl Analyzer {
             .into_iter()
             .zip(theirs.lists_mut())
         {
-            mine.extend(theirs.drain(..).map(|e| Evidence {
-                user: user_ids[e.user as usize],
-                ip: ip_ids[e.ip as usize],
-                event: event_ids[e.event as usize],
-                ..e
-            }));
+            mine.extend(theirs.drain(..).map(|e| maps.apply(e)));
         }
+        self.successes.merge(other.successes, &maps);
         self.malformed.extend(other.malformed);
         self.malformed.sort_by_key(|m| m.position);
         self.malformed.truncate(MALFORMED_SHOWN);
@@ -328,8 +335,18 @@ impl Analyzer {
         &self.malformed
     }
 
-    /// Runs the rules and sorts everything into the final report.
-    pub fn finish(self, files: Vec<String>, settings: &FinishSettings) -> Report {
+    /// Runs the rules and sorts everything into the final report. Fails only
+    /// if the successes kept on disk cannot be read back.
+    pub fn finish(mut self, files: Vec<String>, settings: &FinishSettings) -> io::Result<Report> {
+        for list in self.evidence.lists_mut() {
+            list.sort_by_key(|e| (e.time, e.position));
+        }
+        let windows = SuccessWindows::new(&settings.rules, &self.evidence);
+        if !windows.is_empty() {
+            self.evidence.successes =
+                std::mem::take(&mut self.successes).select(|e| windows.contains(e))?;
+        }
+
         let mut user_events = vec![0u64; self.users.rows.len()];
         let mut event_users = vec![0u64; self.events.rows.len()];
         for &(u, e) in &self.user_events {
@@ -396,7 +413,7 @@ impl Analyzer {
         ips.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.ip.cmp(&b.ip)));
 
         let t = self.totals;
-        Report {
+        Ok(Report {
             schema_version: SCHEMA_VERSION,
             summary: Summary {
                 files,
@@ -416,7 +433,7 @@ impl Analyzer {
             findings,
             timeline: timeline::build(&self.minutes, settings.bucket),
             rules: settings.rules.clone(),
-        }
+        })
     }
 }
 
@@ -466,6 +483,7 @@ mod tests {
                 ..Default::default()
             },
         )
+        .unwrap()
     }
 
     const LOG: &[&str] = &[

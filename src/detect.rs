@@ -114,6 +114,87 @@ pub fn run(rules: &RuleSet, mut evidence: EvidenceSet, names: &Names) -> Vec<Fin
     findings
 }
 
+/// Where a success of a known user could matter to `success_after_failures`,
+/// worked out from the failures alone: for each user, the stretches of up to
+/// `within` after the end of a qualifying run of their failures; for each ip
+/// with enough unknown-user failures, the `unknown_window` after each of
+/// them. A superset: the rule itself decides exactly.
+#[derive(Debug, Default)]
+pub struct SuccessWindows {
+    users: FxHashMap<u32, Vec<(Timestamp, Timestamp)>>,
+    ips: FxHashMap<u32, Vec<(Timestamp, Timestamp)>>,
+}
+
+impl SuccessWindows {
+    /// The windows for `evidence`'s failures under `rules`.
+    pub fn new(rules: &RuleSet, evidence: &EvidenceSet) -> SuccessWindows {
+        let r = &rules.success_after_failures;
+        let mut windows = SuccessWindows::default();
+        if !r.enabled {
+            return windows;
+        }
+        let after = |t: Timestamp, d: Duration| {
+            Timestamp::saturating_from_nanos(t.nanos() + d.as_nanos() as i128)
+        };
+        let k = usize::try_from(r.threshold).unwrap_or(usize::MAX);
+        for (user, mut group) in groups_by(&evidence.authn_failures, |e| e.user) {
+            group.sort_by_key(Evidence::order);
+            let t = times(&group);
+            let spans: Vec<_> = incidents(&t, r.threshold, r.window.0)
+                .into_iter()
+                .flat_map(|i| {
+                    (i.start + k - 1..i.end)
+                        .map(|end| (t[end], after(t[end], r.within.0)))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if !spans.is_empty() {
+                windows.users.insert(user, union(spans));
+            }
+        }
+        for (ip, group) in groups_by(&evidence.unknown_failures, |e| e.ip) {
+            if (group.len() as u64) < r.unknown_threshold {
+                continue;
+            }
+            let spans = group
+                .iter()
+                .map(|e| (e.time, after(e.time, r.unknown_window.0)))
+                .collect();
+            windows.ips.insert(ip, union(spans));
+        }
+        windows
+    }
+
+    /// Whether the success `e` falls in a window of its user or its ip.
+    pub fn contains(&self, e: &Evidence) -> bool {
+        let inside = |spans: Option<&Vec<(Timestamp, Timestamp)>>| {
+            spans.is_some_and(|s| {
+                let i = s.partition_point(|&(_, hi)| hi < e.time);
+                s.get(i).is_some_and(|&(lo, _)| lo <= e.time)
+            })
+        };
+        inside(self.users.get(&e.user)) || inside(self.ips.get(&e.ip))
+    }
+
+    /// Whether no success can matter (then none needs to be read back).
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.ips.is_empty()
+    }
+}
+
+/// Sorted, non-overlapping spans covering the same instants as `spans`.
+fn union(mut spans: Vec<(Timestamp, Timestamp)>) -> Vec<(Timestamp, Timestamp)> {
+    spans.sort();
+    let mut out: Vec<(Timestamp, Timestamp)> = Vec::with_capacity(spans.len());
+    for (lo, hi) in spans {
+        match out.last_mut() {
+            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
 /// The incidents in `times` (sorted ascending): index j qualifies when
 /// `times[j + k - 1] - times[j] <= window`; its run is `j..j + k`; runs that
 /// share an element join into one incident.
@@ -756,6 +837,34 @@ mod tests {
         // Four failures are not enough.
         set.unknown_failures.pop();
         assert!(run(&rules, set, &names()).is_empty());
+    }
+
+    #[test]
+    fn success_windows_cover_every_success_the_rule_can_report() {
+        let rules = only("success_after_failures");
+        let mut set = EvidenceSet {
+            authn_failures: (0..10)
+                .map(|i| ev(i * 1000, i as u64 + 1, 0, 1, 0))
+                .collect(),
+            unknown_failures: (0..5)
+                .map(|i| ev(i * 1000, i as u64 + 20, 5, 2, 1))
+                .collect(),
+            ..Default::default()
+        };
+        let w = SuccessWindows::new(&rules, &set);
+        let probe = |ms: i128, user: u32, ip: u32| w.contains(&ev(ms, 99, user, ip, 0));
+        // alice: from the 10th failure (9 s) to 10 min after it.
+        assert!(!probe(8_999, 0, 0));
+        assert!(probe(9_000, 0, 0) && probe(W + 9_000, 0, 0));
+        assert!(!probe(W + 9_001, 0, 0));
+        // Anyone from ip 2 (5 unknown failures) within 10 min of one of them.
+        assert!(probe(W + 4_000, 3, 2) && !probe(W + 4_001, 3, 2));
+        // bob, from another ip: never.
+        assert!(!probe(9_000, 1, 1));
+        // Fewer unknown failures than the threshold: no ip window.
+        set.unknown_failures.pop();
+        assert!(!SuccessWindows::new(&rules, &set).contains(&ev(1_000, 99, 3, 2, 0)));
+        assert!(SuccessWindows::new(&only("brute_force"), &set).is_empty());
     }
 
     #[test]

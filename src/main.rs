@@ -67,7 +67,10 @@ fn report(config: ReportConfig) -> anyhow::Result<ExitCode> {
         bucket: config.bucket,
         range: outcome.filter.range,
     };
-    let report = outcome.analyzer.finish(files, &settings);
+    let report = outcome
+        .analyzer
+        .finish(files, &settings)
+        .context("reading back the successes kept in a temporary file")?;
     let malformed = report.summary.malformed;
     if malformed > shown {
         let rest = malformed - shown;
