@@ -189,6 +189,10 @@ pub struct ReportArgs {
     #[arg(long)]
     pub failed: bool,
 
+    /// Parsing threads [default: the number of cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+
     /// Timeline bucket width, whole minutes (5m, 1h, 1d) [default: at most ~48 buckets]
     #[arg(long, value_name = "DURATION", value_parser = parse_bucket)]
     pub bucket: Option<Duration>,
@@ -224,6 +228,8 @@ pub struct ReportConfig {
     pub fail_on: Option<Severity>,
     pub filter: FilterSpec,
     pub bucket: Option<Duration>,
+    /// Parsing threads, at least 1.
+    pub threads: usize,
 }
 
 impl ReportArgs {
@@ -261,6 +267,10 @@ impl ReportArgs {
                 failed: self.failed,
             },
             bucket: self.bucket,
+            threads: match self.threads {
+                Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
         })
     }
 }

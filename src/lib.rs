@@ -7,6 +7,7 @@
 //! [`cli`] turns arguments into a checked configuration.
 
 pub mod analyze;
+pub mod blocks;
 pub mod cli;
 pub mod detect;
 pub mod filter;

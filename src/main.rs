@@ -44,7 +44,8 @@ fn main() {
 
 fn report(config: ReportConfig) -> anyhow::Result<ExitCode> {
     let parser = Parser::new(&FieldMap::generic(), config.unknown_users.clone());
-    let outcome = pipeline::analyze_sources(&config.sources, &parser, &config.filter);
+    let outcome =
+        pipeline::analyze_sources(&config.sources, &parser, &config.filter, config.threads);
     let files: Vec<String> = config.sources.iter().map(|s| s.to_string()).collect();
 
     let stderr = &mut io::stderr().lock();

@@ -2,8 +2,10 @@
 //! analyzer.
 
 use std::io::{self, Read};
+use std::sync::{Mutex, mpsc};
 
 use crate::analyze::Analyzer;
+use crate::blocks::{self, Chunk};
 use crate::detect::Position;
 use crate::filter::{Filter, FilterSpec};
 use crate::input::{self, InputError, Line, Source};
@@ -28,7 +30,12 @@ pub struct Outcome {
 /// error still count. Relative `--since`/`--until` need the newest record
 /// first: then the inputs are read twice (standard input is kept in a
 /// temporary file for that).
-pub fn analyze_sources(sources: &[Source], parser: &Parser, filter: &FilterSpec) -> Outcome {
+pub fn analyze_sources(
+    sources: &[Source],
+    parser: &Parser,
+    filter: &FilterSpec,
+    threads: usize,
+) -> Outcome {
     let mut errors = Vec::new();
     let mut inputs = Inputs {
         spool_stdin: filter.needs_newest(),
@@ -65,7 +72,9 @@ pub fn analyze_sources(sources: &[Source], parser: &Parser, filter: &FilterSpec)
                 continue;
             }
         };
-        if let Err((line, error)) = analyze_reader(reader, file, parser, &filter, &mut analyzer) {
+        if let Err((line, error)) =
+            analyze_reader(reader, file, parser, &filter, &mut analyzer, threads)
+        {
             errors.push(InputError::Read {
                 source_name: source.to_string(),
                 line,
@@ -106,33 +115,104 @@ impl Inputs {
     }
 }
 
-/// Feeds every line of one input through `filter` to `analyzer`.
+/// Bytes per block handed to a worker.
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// Feeds every line of one input through `filter` to `analyzer`. With more
+/// than one thread, this thread reads blocks of whole lines and `threads`
+/// workers parse them, each into its own analyzer, merged at the end; the
+/// result is the same as reading sequentially.
 pub fn analyze_reader(
     reader: impl Read,
     file: u32,
     parser: &Parser,
     filter: &Filter,
     analyzer: &mut Analyzer,
+    threads: usize,
 ) -> Result<(), (u64, io::Error)> {
-    let mut scratch = String::new();
-    input::for_each_line(reader, MAX_LINE_BYTES, |line| match line {
-        Line::Text { number, bytes } => {
-            let position = Position { file, line: number };
-            if input::is_blank(bytes) {
-                analyzer.add_blank();
-                return;
-            }
-            match parser.parse(bytes, &mut scratch) {
-                Ok(record) if filter.keeps(&record) => analyzer.add(&record, position),
-                Ok(_) => analyzer.add_filtered_out(),
-                Err(reason) => analyzer.add_malformed(position, reason),
+    let work = Work {
+        file,
+        parser,
+        filter,
+    };
+    if threads <= 1 {
+        let mut scratch = String::new();
+        return blocks::read_chunks(reader, BLOCK_BYTES, MAX_LINE_BYTES, |chunk| {
+            work.chunk(chunk, analyzer, &mut scratch);
+            true
+        });
+    }
+    let (sender, receiver) = mpsc::sync_channel::<Chunk>(threads * 2);
+    let receiver = Mutex::new(receiver);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (work, receiver) = (&work, &receiver);
+                scope.spawn(move || {
+                    let mut mine = Analyzer::new();
+                    let mut scratch = String::new();
+                    loop {
+                        let next = receiver.lock().map(|r| r.recv());
+                        match next {
+                            Ok(Ok(chunk)) => work.chunk(chunk, &mut mine, &mut scratch),
+                            _ => return mine,
+                        }
+                    }
+                })
+            })
+            .collect();
+        let read = blocks::read_chunks(reader, BLOCK_BYTES, MAX_LINE_BYTES, |chunk| {
+            sender.send(chunk).is_ok()
+        });
+        drop(sender);
+        for worker in workers {
+            match worker.join() {
+                Ok(partial) => analyzer.merge(partial),
+                Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        Line::TooLong { number } => {
-            analyzer.add_malformed(
-                Position { file, line: number },
-                LineError::TooLong(MAX_LINE_BYTES),
-            );
-        }
+        read
     })
+}
+
+/// What every line of one input goes through.
+struct Work<'a> {
+    file: u32,
+    parser: &'a Parser,
+    filter: &'a Filter,
+}
+
+impl Work<'_> {
+    fn chunk(&self, chunk: Chunk, analyzer: &mut Analyzer, scratch: &mut String) {
+        match chunk {
+            Chunk::Lines { data, first_line } => {
+                blocks::for_each_line(&data, first_line, |number, bytes| {
+                    self.line(number, bytes, analyzer, scratch)
+                })
+            }
+            Chunk::TooLong { line } => analyzer.add_malformed(
+                Position {
+                    file: self.file,
+                    line,
+                },
+                LineError::TooLong(MAX_LINE_BYTES),
+            ),
+        }
+    }
+
+    fn line(&self, number: u64, bytes: &[u8], analyzer: &mut Analyzer, scratch: &mut String) {
+        let position = Position {
+            file: self.file,
+            line: number,
+        };
+        if input::is_blank(bytes) {
+            analyzer.add_blank();
+            return;
+        }
+        match self.parser.parse(bytes, scratch) {
+            Ok(record) if self.filter.keeps(&record) => analyzer.add(&record, position),
+            Ok(_) => analyzer.add_filtered_out(),
+            Err(reason) => analyzer.add_malformed(position, reason),
+        }
+    }
 }

@@ -424,3 +424,85 @@ fn rules_lists_every_rule() {
     }
     assert!(text.contains("threshold 10, window 10m"));
 }
+
+/// A few MB of log with bursts, malformed lines and ties spread over many
+/// 1 MiB blocks, so the parallel path really splits them.
+fn generated_log(dir: &Path) -> PathBuf {
+    let path = dir.join("gen.jsonl");
+    let mut f = std::io::BufWriter::new(fs::File::create(&path).unwrap());
+    let mut x: u64 = 7;
+    for i in 0..40_000u64 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let r = x >> 33;
+        let second = i / 7; // several lines share each second: ties
+        let ts = format!(
+            "2023-09-22T{:02}:{:02}:{:02}Z",
+            8 + second / 3600,
+            second / 60 % 60,
+            second % 60
+        );
+        match r % 50 {
+            0 => writeln!(f, "not json {i}").unwrap(),
+            1..=6 => writeln!(
+                f,
+                "{{\"ts\":\"{ts}\",\"user_id\":\"unknown_user\",\"ip\":\"45.0.0.{}\",\"path\":\"/api/x/{i}\",\"status\":401}}",
+                r % 3
+            )
+            .unwrap(),
+            7..=9 => writeln!(
+                f,
+                "{{\"ts\":\"{ts}\",\"user_id\":\"user{}\",\"ip\":\"10.0.0.{}\",\"event_type\":\"auth.login\",\"outcome\":\"failure\"}}",
+                r % 4,
+                r % 5
+            )
+            .unwrap(),
+            _ => writeln!(
+                f,
+                "{{\"ts\":\"{ts}\",\"user_id\":\"user{}\",\"ip\":\"10.0.0.{}\",\"method\":\"GET\",\"path\":\"/api/orders/{i}\",\"status\":{}}}",
+                r % 40,
+                r % 9,
+                if r % 13 == 0 { 403 } else { 200 }
+            )
+            .unwrap(),
+        }
+    }
+    path
+}
+
+#[test]
+fn parallel_output_is_byte_identical_to_sequential() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = generated_log(dir.path());
+    assert!(fs::metadata(&generated).unwrap().len() > 3 << 20);
+    for input in [sample(), generated] {
+        for format in ["json", "table", "ndjson"] {
+            let run = |threads: &str| {
+                let out = bin()
+                    .args([
+                        "report",
+                        "--top",
+                        "0",
+                        "--format",
+                        format,
+                        "--threads",
+                        threads,
+                    ])
+                    .arg(&input)
+                    .output()
+                    .unwrap();
+                (out.stdout, out.stderr, out.status.code())
+            };
+            let sequential = run("1");
+            assert!(!sequential.0.is_empty());
+            for threads in ["2", "3", "8"] {
+                assert!(
+                    run(threads) == sequential,
+                    "{format} with {threads} threads differs on {}",
+                    input.display()
+                );
+            }
+        }
+    }
+}
