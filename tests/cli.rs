@@ -463,7 +463,7 @@ fn generated_log(dir: &Path) -> PathBuf {
                 "{{\"ts\":\"{ts}\",\"user_id\":\"user{}\",\"ip\":\"10.0.0.{}\",\"method\":\"GET\",\"path\":\"/api/orders/{i}\",\"status\":{}}}",
                 r % 40,
                 r % 9,
-                if r % 13 == 0 { 403 } else { 200 }
+                if r.is_multiple_of(13) { 403 } else { 200 }
             )
             .unwrap(),
         }
