@@ -79,6 +79,11 @@ pub struct ReportArgs {
     /// Fail (exit 3) after the report if any line was malformed
     #[arg(long)]
     pub strict: bool,
+
+    /// Lines longer than this are malformed ("line too long") and skipped unread
+    #[arg(long, default_value_t = crate::pipeline::MAX_LINE_BYTES as u64, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_line_bytes: u64,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -95,6 +100,8 @@ pub struct ReportConfig {
     /// Rows per table; `None` shows all.
     pub top: Option<usize>,
     pub strict: bool,
+    /// The longest line read; longer ones are malformed.
+    pub max_line_bytes: usize,
 }
 
 impl ReportArgs {
@@ -124,6 +131,7 @@ impl ReportArgs {
             unknown_users: UnknownUsers::new(self.unknown_users),
             top: (self.top > 0).then_some(self.top),
             strict: self.strict,
+            max_line_bytes: usize::try_from(self.max_line_bytes).unwrap_or(usize::MAX),
         }
     }
 }
@@ -154,6 +162,7 @@ mod tests {
         assert_eq!(c.rule.window, Duration::from_secs(600));
         assert_eq!(c.top, Some(20));
         assert!(!c.strict);
+        assert_eq!(c.max_line_bytes, 16 * 1024 * 1024);
         assert_eq!(c.unknown_users.names(), ["unknown_user"]);
     }
 
@@ -185,6 +194,15 @@ mod tests {
                 Source::Path("a.jsonl".into())
             ]
         );
+    }
+
+    #[test]
+    fn max_line_bytes_must_be_positive() {
+        assert_eq!(
+            report(&["--max-line-bytes", "10"]).unwrap().max_line_bytes,
+            10
+        );
+        assert!(report(&["--max-line-bytes", "0"]).is_err());
     }
 
     #[test]

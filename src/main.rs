@@ -40,7 +40,7 @@ fn main() {
 
 fn report(config: ReportConfig) -> anyhow::Result<ExitCode> {
     let parser = Parser::new(&FieldMap::generic(), config.unknown_users.clone());
-    let outcome = pipeline::analyze_sources(&config.sources, &parser);
+    let outcome = pipeline::analyze_sources(&config.sources, config.max_line_bytes, &parser);
     let files: Vec<String> = config.sources.iter().map(|s| s.to_string()).collect();
 
     let stderr = &mut io::stderr().lock();

@@ -5,7 +5,8 @@ use crate::detect::Position;
 use crate::input::{self, InputError, Line, Source};
 use crate::parse::{LineError, Parser};
 
-/// The longest line read; longer ones are malformed ("line too long").
+/// The default of `--max-line-bytes`: the longest line read; longer ones are
+/// malformed ("line too long") and skipped without being buffered whole.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 /// What reading the inputs produced: the analysis so far and the inputs
@@ -18,8 +19,8 @@ pub struct Outcome {
 
 /// Reads every source in order into one analyzer. An input that cannot be
 /// opened or read is recorded and skipped; the lines read before a read
-/// error still count.
-pub fn analyze_sources(sources: &[Source], parser: &Parser) -> Outcome {
+/// error still count. Lines over `max_line_bytes` are malformed.
+pub fn analyze_sources(sources: &[Source], max_line_bytes: usize, parser: &Parser) -> Outcome {
     let mut analyzer = Analyzer::new();
     let mut errors = Vec::new();
     for (index, source) in sources.iter().enumerate() {
@@ -31,7 +32,9 @@ pub fn analyze_sources(sources: &[Source], parser: &Parser) -> Outcome {
                 continue;
             }
         };
-        if let Err((line, error)) = analyze_reader(reader, file, parser, &mut analyzer) {
+        if let Err((line, error)) =
+            analyze_reader(reader, file, max_line_bytes, parser, &mut analyzer)
+        {
             errors.push(InputError::Read {
                 source_name: source.to_string(),
                 line,
@@ -42,15 +45,17 @@ pub fn analyze_sources(sources: &[Source], parser: &Parser) -> Outcome {
     Outcome { analyzer, errors }
 }
 
-/// Feeds every line of one input to `analyzer`.
+/// Feeds every line of one input to `analyzer`; lines over `max_line_bytes`
+/// are malformed.
 pub fn analyze_reader(
     reader: impl std::io::Read,
     file: u32,
+    max_line_bytes: usize,
     parser: &Parser,
     analyzer: &mut Analyzer,
 ) -> Result<(), (u64, std::io::Error)> {
     let mut scratch = String::new();
-    input::for_each_line(reader, MAX_LINE_BYTES, |line| match line {
+    input::for_each_line(reader, max_line_bytes, |line| match line {
         Line::Text { number, bytes } => {
             let position = Position { file, line: number };
             if input::is_blank(bytes) {
@@ -65,7 +70,7 @@ pub fn analyze_reader(
         Line::TooLong { number } => {
             analyzer.add_malformed(
                 Position { file, line: number },
-                LineError::TooLong(MAX_LINE_BYTES),
+                LineError::TooLong(max_line_bytes),
             );
         }
     })
