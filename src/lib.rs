@@ -10,6 +10,7 @@ pub mod analyze;
 pub mod cli;
 pub mod detect;
 pub mod input;
+pub mod nesting;
 pub mod parse;
 pub mod pipeline;
 pub mod render;

@@ -3,6 +3,7 @@
 use crate::analyze::Analyzer;
 use crate::detect::Position;
 use crate::input::{self, InputError, Line, Source};
+use crate::nesting;
 use crate::parse::{LineError, Parser};
 
 /// The default of `--max-line-bytes`: the longest line read; longer ones are
@@ -60,6 +61,11 @@ pub fn analyze_reader(
             let position = Position { file, line: number };
             if input::is_blank(bytes) {
                 analyzer.add_blank();
+                return;
+            }
+            if nesting::too_deep(bytes) {
+                let reason = format!("nested deeper than {} levels", nesting::MAX_DEPTH);
+                analyzer.add_malformed(position, LineError::InvalidJson(reason));
                 return;
             }
             match parser.parse(bytes, &mut scratch) {
