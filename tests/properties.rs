@@ -18,6 +18,10 @@ use audit_analyze::pipeline;
 use audit_analyze::render::{self, RenderOptions};
 use audit_analyze::report::Report;
 
+/// The fuzz target's harness: random settings and reads, invariant checks.
+#[path = "../fuzz/src/lib.rs"]
+mod harness;
+
 const RULE: BurstRule = BurstRule {
     threshold: 3,
     window: Duration::from_secs(20),
@@ -290,12 +294,14 @@ proptest! {
     #![proptest_config(config())]
 
     /// (a) Any bytes: no panic, every renderer works, JSON parses with every
-    /// key, and the totals add up.
+    /// key, and the totals add up; and the same through the fuzz harness,
+    /// whose first bytes pick the settings.
     #[test]
     fn any_bytes_never_panic_and_json_keeps_every_key(
         data in prop_oneof![proptest::collection::vec(any::<u8>(), 0..2048), hostile_bytes()],
         top in proptest::option::of(0usize..4),
     ) {
+        harness::run(&data);
         let report = report_of(&[data]);
         let users: u64 = report.users.iter().map(|u| u.total).sum();
         let events: u64 = report.events.iter().map(|e| e.total).sum();
