@@ -36,23 +36,38 @@ pub fn read_chunks(
     let mut at_start = true;
     let mut skipping = false; // dropping the rest of a too-long line
     loop {
-        // Fill up to the block size (more if one line is longer).
-        let want = block_size.max(buf.len() + 1);
+        // Add up to a block of new bytes, reading until it is full or the
+        // input ends (pipes hand out less per read).
         let start = buf.len();
-        buf.resize(want, 0);
-        let n = loop {
-            match reader.read(&mut buf[start..]) {
-                Ok(n) => break n,
+        buf.resize(start + block_size, 0);
+        let mut filled = start;
+        while filled < buf.len() {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err((line, e)),
+                Err(e) => {
+                    buf.truncate(filled);
+                    // Lines complete before the error still count.
+                    if let Some(last) = memchr::memrchr(b'\n', &buf).filter(|_| !skipping) {
+                        let rest = buf.split_off(last + 1);
+                        let _ = emit_lines(
+                            std::mem::replace(&mut buf, rest),
+                            &mut line,
+                            max_line,
+                            &mut emit,
+                        );
+                    }
+                    return Err((line, e));
+                }
             }
-        };
-        buf.truncate(start + n);
-        let eof = n == 0;
+        }
+        let eof = filled < buf.len();
+        buf.truncate(filled);
 
         if at_start {
             if !eof && buf.len() < BOM.len() && BOM.starts_with(&buf) {
-                continue; // could still become a BOM
+                continue; // could still become a BOM (no newline in it yet)
             }
             at_start = false;
             if buf.starts_with(BOM) {
@@ -60,12 +75,14 @@ pub fn read_chunks(
             }
         }
 
+        let mut new_from = start.min(buf.len());
         if skipping {
             match memchr::memchr(b'\n', &buf) {
                 Some(i) => {
                     buf.drain(..=i);
                     skipping = false;
                     line += 1;
+                    new_from = 0;
                 }
                 None => {
                     buf.clear();
@@ -77,36 +94,35 @@ pub fn read_chunks(
             }
         }
 
-        match memchr::memrchr(b'\n', &buf) {
-            Some(last) if !eof => {
-                let rest = buf.split_off(last + 1);
-                let lines = emit_lines(
+        if eof {
+            if !buf.is_empty() {
+                emit_lines(buf, &mut line, max_line, &mut emit);
+            }
+            return Ok(());
+        }
+        // Only the new bytes can hold the block's last newline.
+        match memchr::memrchr(b'\n', &buf[new_from..]) {
+            Some(i) => {
+                let rest = buf.split_off(new_from + i + 1);
+                if !emit_lines(
                     std::mem::replace(&mut buf, rest),
                     &mut line,
                     max_line,
                     &mut emit,
-                );
-                if !lines {
+                ) {
                     return Ok(());
                 }
                 buf.reserve(block_size);
             }
-            _ if eof => {
-                if !buf.is_empty() && !emit_lines(buf, &mut line, max_line, &mut emit) {
+            None if buf.len() > max_line => {
+                // One line is over the limit and still going: drop it.
+                if !emit(Chunk::TooLong { line }) {
                     return Ok(());
                 }
-                return Ok(());
+                buf.clear();
+                skipping = true;
             }
-            _ => {
-                // No newline yet: one line is still growing.
-                if buf.len() > max_line {
-                    if !emit(Chunk::TooLong { line }) {
-                        return Ok(());
-                    }
-                    buf.clear();
-                    skipping = true;
-                }
-            }
+            None => {} // one long line still growing
         }
     }
 }

@@ -204,6 +204,11 @@ pub struct ReportArgs {
     /// Fail (exit 3) after the report if any line was malformed
     #[arg(long)]
     pub strict: bool,
+
+    /// Lines longer than this are malformed ("line too long") and skipped unread
+    #[arg(long, default_value_t = crate::pipeline::MAX_LINE_BYTES as u64, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_line_bytes: u64,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -230,6 +235,8 @@ pub struct ReportConfig {
     pub bucket: Option<Duration>,
     /// Parsing threads, at least 1.
     pub threads: usize,
+    /// The longest line read; longer ones are malformed.
+    pub max_line_bytes: usize,
 }
 
 impl ReportArgs {
@@ -271,6 +278,7 @@ impl ReportArgs {
                 Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
                 None => std::thread::available_parallelism().map_or(1, |n| n.get()),
             },
+            max_line_bytes: usize::try_from(self.max_line_bytes).unwrap_or(usize::MAX),
         })
     }
 }
@@ -303,6 +311,7 @@ mod tests {
         assert_eq!(c.fail_on, None);
         assert_eq!(c.top, Some(20));
         assert!(!c.strict);
+        assert_eq!(c.max_line_bytes, 16 * 1024 * 1024);
         assert_eq!(c.unknown_users.names(), ["unknown_user"]);
     }
 
@@ -370,6 +379,15 @@ mod tests {
             Some(Duration::from_secs(3600))
         );
         assert!(report(&["--bucket", "90s"]).is_err());
+    }
+
+    #[test]
+    fn max_line_bytes_must_be_positive() {
+        assert_eq!(
+            report(&["--max-line-bytes", "10"]).unwrap().max_line_bytes,
+            10
+        );
+        assert!(report(&["--max-line-bytes", "0"]).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod detect;
 pub mod filter;
 pub mod input;
+pub mod nesting;
 pub mod parse;
 pub mod pipeline;
 pub mod render;

@@ -44,8 +44,11 @@ fn main() {
 
 fn report(config: ReportConfig) -> anyhow::Result<ExitCode> {
     let parser = Parser::new(&FieldMap::generic(), config.unknown_users.clone());
-    let outcome =
-        pipeline::analyze_sources(&config.sources, &parser, &config.filter, config.threads);
+    let reading = pipeline::Reading {
+        threads: config.threads,
+        max_line_bytes: config.max_line_bytes,
+    };
+    let outcome = pipeline::analyze_sources(&config.sources, &parser, &config.filter, reading);
     let files: Vec<String> = config.sources.iter().map(|s| s.to_string()).collect();
 
     let stderr = &mut io::stderr().lock();

@@ -9,11 +9,22 @@ use crate::blocks::{self, Chunk};
 use crate::detect::Position;
 use crate::filter::{Filter, FilterSpec};
 use crate::input::{self, InputError, Line, Source};
+use crate::nesting;
 use crate::parse::{LineError, Parser};
 use crate::timestamp::Timestamp;
 
-/// The longest line read; longer ones are malformed ("line too long").
+/// The default of `--max-line-bytes`: the longest line read; longer ones are
+/// malformed ("line too long") and skipped without being buffered whole.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// How inputs are read.
+#[derive(Clone, Copy, Debug)]
+pub struct Reading {
+    /// Parsing threads, at least 1.
+    pub threads: usize,
+    /// Lines over this many bytes are malformed.
+    pub max_line_bytes: usize,
+}
 
 /// What reading the inputs produced: the analysis so far, the filter that
 /// was applied (with its time range resolved), and the inputs that could
@@ -34,7 +45,7 @@ pub fn analyze_sources(
     sources: &[Source],
     parser: &Parser,
     filter: &FilterSpec,
-    threads: usize,
+    reading: Reading,
 ) -> Outcome {
     let mut errors = Vec::new();
     let mut inputs = Inputs {
@@ -49,7 +60,7 @@ pub fn analyze_sources(
                 Err(_) => continue, // reported by the main pass
             };
             let mut scratch = String::new();
-            let _ = input::for_each_line(reader, MAX_LINE_BYTES, |line| {
+            let _ = input::for_each_line(reader, reading.max_line_bytes, |line| {
                 if let Line::Text { bytes, .. } = line
                     && let Ok(record) = parser.parse(bytes, &mut scratch)
                 {
@@ -73,7 +84,7 @@ pub fn analyze_sources(
             }
         };
         if let Err((line, error)) =
-            analyze_reader(reader, file, parser, &filter, &mut analyzer, threads)
+            analyze_reader(reader, file, parser, &filter, &mut analyzer, reading)
         {
             errors.push(InputError::Read {
                 source_name: source.to_string(),
@@ -128,16 +139,21 @@ pub fn analyze_reader(
     parser: &Parser,
     filter: &Filter,
     analyzer: &mut Analyzer,
-    threads: usize,
+    reading: Reading,
 ) -> Result<(), (u64, io::Error)> {
+    let Reading {
+        threads,
+        max_line_bytes,
+    } = reading;
     let work = Work {
         file,
         parser,
         filter,
+        max_line_bytes,
     };
     if threads <= 1 {
         let mut scratch = String::new();
-        return blocks::read_chunks(reader, BLOCK_BYTES, MAX_LINE_BYTES, |chunk| {
+        return blocks::read_chunks(reader, BLOCK_BYTES, max_line_bytes, |chunk| {
             work.chunk(chunk, analyzer, &mut scratch);
             true
         });
@@ -161,7 +177,7 @@ pub fn analyze_reader(
                 })
             })
             .collect();
-        let read = blocks::read_chunks(reader, BLOCK_BYTES, MAX_LINE_BYTES, |chunk| {
+        let read = blocks::read_chunks(reader, BLOCK_BYTES, max_line_bytes, |chunk| {
             sender.send(chunk).is_ok()
         });
         drop(sender);
@@ -180,6 +196,7 @@ struct Work<'a> {
     file: u32,
     parser: &'a Parser,
     filter: &'a Filter,
+    max_line_bytes: usize,
 }
 
 impl Work<'_> {
@@ -195,7 +212,7 @@ impl Work<'_> {
                     file: self.file,
                     line,
                 },
-                LineError::TooLong(MAX_LINE_BYTES),
+                LineError::TooLong(self.max_line_bytes),
             ),
         }
     }
@@ -207,6 +224,11 @@ impl Work<'_> {
         };
         if input::is_blank(bytes) {
             analyzer.add_blank();
+            return;
+        }
+        if nesting::too_deep(bytes) {
+            let reason = format!("nested deeper than {} levels", nesting::MAX_DEPTH);
+            analyzer.add_malformed(position, LineError::InvalidJson(reason));
             return;
         }
         match self.parser.parse(bytes, scratch) {
