@@ -17,5 +17,6 @@ pub mod render;
 pub mod report;
 pub mod rules;
 pub mod sanitize;
+pub mod schema;
 pub mod timeline;
 pub mod timestamp;
