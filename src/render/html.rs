@@ -317,7 +317,7 @@ fn findings_section(
         if let Some(s) = &f.success {
             writeln!(
                 h,
-                "<dt>Success</dt><dd>{} {} from {} at {}</dd>",
+                "<dt>Success</dt><dd>{}: {} from {} at {}</dd>",
                 value_span(&s.user),
                 value_span(&s.event),
                 value_span(&s.ip),
