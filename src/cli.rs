@@ -405,6 +405,21 @@ mod tests {
     }
 
     #[test]
+    fn colour_follows_the_flag_no_color_and_the_terminal() {
+        let off = Some(std::ffi::OsStr::new("1"));
+        let empty = Some(std::ffi::OsStr::new(""));
+        assert!(ColorWhen::Auto.enabled(None, true));
+        assert!(ColorWhen::Auto.enabled(empty, true));
+        assert!(!ColorWhen::Auto.enabled(off, true));
+        assert!(!ColorWhen::Auto.enabled(None, false));
+        assert!(ColorWhen::Always.enabled(off, false));
+        assert!(!ColorWhen::Never.enabled(None, true));
+        let cli = Cli::try_parse_from(["audit-analyze", "report", "--color", "never"]).unwrap();
+        assert_eq!(cli.color, ColorWhen::Never);
+        assert!(Cli::try_parse_from(["audit-analyze", "report", "--color", "sometimes"]).is_err());
+    }
+
+    #[test]
     fn top_zero_means_all() {
         assert_eq!(report(&["--top", "0"]).unwrap().top, None);
     }
