@@ -23,18 +23,22 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Inputs are named relative to the crate root, as a person would type
+/// them (the page shows the names).
 fn sample() -> PathBuf {
-    root().join("testdata/sample.jsonl")
+    PathBuf::from("testdata/sample.jsonl")
 }
 
 fn hostile() -> PathBuf {
-    root().join("testdata/cases/injection-html/input.jsonl")
+    PathBuf::from("testdata/cases/injection-html/input.jsonl")
 }
 
-/// The report of `input` in `format`, with a fixed generation time.
+/// The report of `input` in `format`, run from the crate root, with a
+/// fixed generation time.
 fn report(input: &Path, format: &str) -> String {
     let out = Command::cargo_bin("audit-analyze")
         .unwrap()
+        .current_dir(root())
         .args(["report", "--format", format])
         .arg(input)
         .env("SOURCE_DATE_EPOCH", "1695384000")

@@ -801,7 +801,8 @@ dl.meta dd{margin:0;overflow-wrap:anywhere}
 details.rules{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:.5rem .9rem}
 details.rules summary{cursor:pointer;font-weight:600}
 details.rules p{margin:.5rem 0 0;font-size:.9rem}
-.badge{display:inline-block;padding:0 .5em;border-radius:1em;font-size:.8rem;font-weight:700;text-transform:uppercase;letter-spacing:.03em;color:#fff;background:var(--c)}
+details.rules td:first-child{white-space:nowrap}
+.badge{display:inline-block;white-space:nowrap;padding:0 .5em;border-radius:1em;font-size:.8rem;font-weight:700;text-transform:uppercase;letter-spacing:.03em;color:#fff;background:var(--c)}
 @media (prefers-color-scheme:dark){.badge{color:#0d1117}}
 .sev-critical{--c:var(--critical)}.sev-high{--c:var(--high)}.sev-medium{--c:var(--medium)}.sev-low{--c:var(--low)}
 ol.findings{list-style:none;padding:0;margin:0;display:grid;gap:.8rem}
@@ -830,7 +831,8 @@ figcaption{font-weight:600;margin-bottom:.4rem}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{padding:.3rem .6rem;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-td{overflow-wrap:anywhere}
+td{overflow-wrap:break-word}
+td time{white-space:nowrap}
 th{background:var(--panel);font-weight:600;white-space:nowrap}
 .n{text-align:right;font-variant-numeric:tabular-nums}
 tbody tr:nth-child(even){background:var(--panel)}
@@ -844,7 +846,10 @@ body{max-width:none;padding:0;font-size:11pt}
 .badge{color:#fff}
 details.rules{border:none;padding:0}
 h2{break-after:avoid}
-section,figure,tr,li.finding{break-inside:avoid}
+figure,tr,li.finding,svg{break-inside:avoid}
+.charts{grid-template-columns:1fr 1fr;gap:1rem}
+table{font-size:8.5pt}
+th{white-space:normal}
 .scroll{overflow:visible}
 tbody tr:nth-child(even){background:none}
 html.js table.sortable th::after{content:""}
