@@ -77,7 +77,11 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// The manual page (roff) on stdout: `audit-analyze man > audit-analyze.1`
-    Man,
+    Man {
+        /// A subcommand's page instead: `audit-analyze man report > audit-analyze-report.1`
+        #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(["report", "rules", "completions", "schema"]))]
+        command: Option<String>,
+    },
     /// The JSON Schema of `report --format json` on stdout
     Schema,
 }

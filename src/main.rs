@@ -44,7 +44,7 @@ fn main() {
             clap_complete::generate(shell, &mut Cli::command(), "audit-analyze", out);
             Ok(())
         }),
-        Command::Man => to_stdout(|out| clap_mangen::Man::new(Cli::command()).render(out)),
+        Command::Man { command } => man(command.as_deref()),
         Command::Schema => to_stdout(|out| {
             serde_json::to_writer_pretty(&mut *out, &schema::report_schema())?;
             writeln!(out)
@@ -70,6 +70,27 @@ fn to_stdout(
         .and_then(|()| stdout.flush())
         .context("writing to standard output")?;
     Ok(ExitCode::Success)
+}
+
+/// The man page of the tool, or of one subcommand (`audit-analyze-report`).
+fn man(subcommand: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut cli = Cli::command();
+    cli.build();
+    let (name, page_name) = match subcommand {
+        None => return to_stdout(|out| clap_mangen::Man::new(cli).render(out)),
+        Some("report") => ("report", "audit-analyze-report"),
+        Some("rules") => ("rules", "audit-analyze-rules"),
+        Some("completions") => ("completions", "audit-analyze-completions"),
+        Some("schema") => ("schema", "audit-analyze-schema"),
+        Some(other) => anyhow::bail!("no subcommand {other:?}"),
+    };
+    let page = cli
+        .find_subcommand(name)
+        .cloned()
+        .with_context(|| format!("no subcommand {name:?}"))?
+        .name(page_name)
+        .version(env!("CARGO_PKG_VERSION"));
+    to_stdout(|out| clap_mangen::Man::new(page).render(out))
 }
 
 /// When the report is made: `SOURCE_DATE_EPOCH` (seconds) when set, for

@@ -69,6 +69,17 @@ fn man_page_generates() {
     for word in ["report", "completions", "schema", "\\-\\-color"] {
         assert!(page.contains(word), "{word} missing");
     }
+    let report = stdout_of(&["man", "report"]);
+    assert!(report.contains(".TH audit-analyze-report 1"));
+    for word in [
+        "\\-\\-format",
+        "html",
+        "\\-\\-output",
+        "\\-\\-fail\\-on",
+        "Exit status",
+    ] {
+        assert!(report.contains(word), "report page: {word} missing");
+    }
 }
 
 // ---------------------------------------------------------------------------
