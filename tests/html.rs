@@ -337,6 +337,21 @@ fn sample_report_in_headless_chromium() {
     let requests = page_requests(&net_log);
     assert!(requests.is_empty(), "the page requested {requests:?}");
 
+    // Without its script (what JavaScript off gives; --dump-dom itself
+    // needs script, so the script is cut out instead) all is still there.
+    let html = fs::read_to_string(&page).unwrap();
+    let (before, rest) = html.split_once("<script>").unwrap();
+    let (_, after) = rest.split_once("</script>").unwrap();
+    let bare = dir.path().join("no-script.html");
+    fs::write(&bare, format!("{before}{after}")).unwrap();
+    let dom = run_chromium(&chromium, &bare, &["--dump-dom".to_string()]);
+    assert!(dom.contains("<html lang=\"en\">") && !dom.contains("data-sortable"));
+    assert_eq!(dom.matches("<li class=\"finding ").count(), findings);
+    assert_eq!(dom.matches("<g class=\"bucket\">").count(), buckets);
+    for table in ["users-table", "events-table", "ips-table"] {
+        assert!(dom.contains(&format!("id=\"{table}\"")), "{table}");
+    }
+
     let shot = root().join("target/html-report.png");
     fs::create_dir_all(shot.parent().unwrap()).unwrap();
     let _ = fs::remove_file(&shot);
