@@ -352,6 +352,24 @@ fn sample_report_in_headless_chromium() {
         assert!(dom.contains(&format!("id=\"{table}\"")), "{table}");
     }
 
+    // Sorting: two clicks on the users' "failures" header sort them by
+    // failures, descending.
+    let sorted = dir.path().join("sorted.html");
+    let click = r##"document.querySelector("#users-table th:nth-child(3)").click();"##;
+    fs::write(
+        &sorted,
+        html.replace(
+            "</body>",
+            &format!("<script>{click}{click}</script></body>"),
+        ),
+    )
+    .unwrap();
+    let dom = run_chromium(&chromium, &sorted, &["--dump-dom".to_string()]);
+    let users = &dom[dom.find("id=\"users-table\"").unwrap()..];
+    assert!(users.contains("aria-sort=\"descending\">failures</th>"));
+    let first_row = users.split("<tr><td>").nth(1).unwrap();
+    assert!(first_row.starts_with("unknown_user</td>"), "{first_row}");
+
     let shot = root().join("target/html-report.png");
     fs::create_dir_all(shot.parent().unwrap()).unwrap();
     let _ = fs::remove_file(&shot);
