@@ -429,3 +429,31 @@ fn the_net_log_check_sees_a_page_that_fetches() {
         "{requests:?}"
     );
 }
+
+#[test]
+fn generation_time_follows_source_date_epoch() {
+    let run = |epoch: Option<&str>| {
+        let mut cmd = Command::cargo_bin("audit-analyze").unwrap();
+        cmd.current_dir(root())
+            .args(["report", "--format", "html"])
+            .arg(hostile());
+        match epoch {
+            Some(e) => cmd.env("SOURCE_DATE_EPOCH", e),
+            None => cmd.env_remove("SOURCE_DATE_EPOCH"),
+        };
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    let fixed = run(Some("1695384000"));
+    assert!(fixed.contains("<dt>Generated</dt><dd><time datetime=\"2023-09-22T12:00:00.000Z\">"));
+    assert_eq!(fixed, run(Some("1695384000")), "reproducible");
+    assert!(run(Some("not a number")).contains("<dt>Generated</dt><dd>(time not recorded)"));
+    // Without it, the clock: some time after this test was written.
+    let now = run(None);
+    let needle = "<dt>Generated</dt><dd><time datetime=\"";
+    let at = now.find(needle).unwrap() + needle.len();
+    assert!(
+        now[at..at + 4].parse::<u32>().unwrap() >= 2026,
+        "{}",
+        &now[at..at + 30]
+    );
+}

@@ -727,7 +727,6 @@ fn tables(report: &Report, options: RenderOptions, h: &mut String) -> std::fmt::
     )
 }
 
-#[allow(clippy::too_many_arguments)]
 fn table(
     h: &mut String,
     id: &str,
