@@ -37,6 +37,30 @@ Examples:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    /// Colour severities in tables: auto (when stdout is a terminal and NO_COLOR is unset), always, never
+    #[arg(long, value_enum, global = true, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+}
+
+/// When to colour the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Whether to colour: `always`, or `auto` on a terminal without a
+    /// non-empty `NO_COLOR` (<https://no-color.org>).
+    pub fn enabled(self, no_color: Option<&std::ffi::OsStr>, is_terminal: bool) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => is_terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
 }
 
 /// The subcommands.
@@ -47,6 +71,19 @@ pub enum Command {
     Report(Box<ReportArgs>),
     /// Every detection rule with its description, severity and current settings
     Rules(RulesArgs),
+    /// Shell completion script (bash, zsh, fish, powershell, elvish) on stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout: `audit-analyze man > audit-analyze.1`
+    Man {
+        /// A subcommand's page instead: `audit-analyze man report > audit-analyze-report.1`
+        #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(["report", "rules", "completions", "schema"]))]
+        command: Option<String>,
+    },
+    /// The JSON Schema of `report --format json` on stdout
+    Schema,
 }
 
 /// The arguments of `rules`.
@@ -131,6 +168,8 @@ pub enum OutputFormat {
     Markdown,
     /// One table (--section) as CSV
     Csv,
+    /// One self-contained HTML page with charts, for people
+    Html,
 }
 
 /// The tables `--format csv` can write.
@@ -157,6 +196,10 @@ pub struct ReportArgs {
     /// With --format csv: the table to write
     #[arg(long, value_enum, required_if_eq("format", "csv"))]
     pub section: Option<Section>,
+
+    /// Write the report to FILE (atomically: complete or not at all) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 
     #[command(flatten)]
     pub rules: RuleArgs,
@@ -197,7 +240,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_bucket)]
     pub bucket: Option<Duration>,
 
-    /// Rows per table in the table format; 0 shows all
+    /// Rows per table (and findings) in the table, Markdown and HTML formats; 0 shows all
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub top: usize,
 
@@ -225,6 +268,8 @@ pub struct ReportConfig {
     pub sources: Vec<Source>,
     pub format: OutputFormat,
     pub section: Option<Section>,
+    /// Where the report goes; `None` is standard output.
+    pub output: Option<PathBuf>,
     pub rules: RuleSet,
     pub unknown_users: UnknownUsers,
     /// Rows per table; `None` shows all.
@@ -260,6 +305,7 @@ impl ReportArgs {
             sources,
             format: self.format,
             section: self.section,
+            output: self.output,
             rules: self.rules.rule_set()?,
             unknown_users: UnknownUsers::new(self.rules.unknown_users),
             top: (self.top > 0).then_some(self.top),
@@ -388,6 +434,21 @@ mod tests {
             10
         );
         assert!(report(&["--max-line-bytes", "0"]).is_err());
+    }
+
+    #[test]
+    fn colour_follows_the_flag_no_color_and_the_terminal() {
+        let off = Some(std::ffi::OsStr::new("1"));
+        let empty = Some(std::ffi::OsStr::new(""));
+        assert!(ColorWhen::Auto.enabled(None, true));
+        assert!(ColorWhen::Auto.enabled(empty, true));
+        assert!(!ColorWhen::Auto.enabled(off, true));
+        assert!(!ColorWhen::Auto.enabled(None, false));
+        assert!(ColorWhen::Always.enabled(off, false));
+        assert!(!ColorWhen::Never.enabled(None, true));
+        let cli = Cli::try_parse_from(["audit-analyze", "report", "--color", "never"]).unwrap();
+        assert_eq!(cli.color, ColorWhen::Never);
+        assert!(Cli::try_parse_from(["audit-analyze", "report", "--color", "sometimes"]).is_err());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod render;
 pub mod report;
 pub mod rules;
 pub mod sanitize;
+pub mod schema;
 pub mod spill;
 pub mod timeline;
 pub mod timestamp;

@@ -1,10 +1,13 @@
 //! The `audit-analyze` binary: wires the command line to the stages.
 
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
 use std::process;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use clap::Parser as _;
+use clap::{CommandFactory, Parser as _};
 
 use audit_analyze::analyze::{FinishSettings, MALFORMED_SHOWN};
 use audit_analyze::cli::{Cli, Command, ReportConfig, RulesArgs, RulesFormat, Section};
@@ -12,6 +15,8 @@ use audit_analyze::parse::{FieldMap, Parser};
 use audit_analyze::pipeline;
 use audit_analyze::render::{self, RenderOptions};
 use audit_analyze::sanitize;
+use audit_analyze::schema;
+use audit_analyze::timestamp::Timestamp;
 
 /// Every exit status the tool uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,9 +32,23 @@ enum ExitCode {
 
 fn main() {
     let cli = Cli::parse();
+    let color = cli.color;
     let result = match cli.command {
-        Command::Report(args) => args.into_config().and_then(report),
+        Command::Report(args) => args.into_config().and_then(|config| {
+            let terminal = config.output.is_none() && io::stdout().is_terminal();
+            let color = color.enabled(std::env::var_os("NO_COLOR").as_deref(), terminal);
+            report(config, color)
+        }),
         Command::Rules(args) => rules(args),
+        Command::Completions { shell } => to_stdout(|out| {
+            clap_complete::generate(shell, &mut Cli::command(), "audit-analyze", out);
+            Ok(())
+        }),
+        Command::Man { command } => man(command.as_deref()),
+        Command::Schema => to_stdout(|out| {
+            serde_json::to_writer_pretty(&mut *out, &schema::report_schema())?;
+            writeln!(out)
+        }),
     };
     let code = match result {
         Ok(code) => code,
@@ -42,7 +61,110 @@ fn main() {
     process::exit(code as i32);
 }
 
-fn report(config: ReportConfig) -> anyhow::Result<ExitCode> {
+/// Runs `write` on a buffered standard output.
+fn to_stdout(
+    write: impl FnOnce(&mut BufWriter<io::StdoutLock>) -> io::Result<()>,
+) -> anyhow::Result<ExitCode> {
+    let mut stdout = BufWriter::new(io::stdout().lock());
+    write(&mut stdout)
+        .and_then(|()| stdout.flush())
+        .context("writing to standard output")?;
+    Ok(ExitCode::Success)
+}
+
+/// The man page of the tool, or of one subcommand (`audit-analyze-report`).
+fn man(subcommand: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut cli = Cli::command();
+    cli.build();
+    let (name, page_name) = match subcommand {
+        None => return to_stdout(|out| clap_mangen::Man::new(cli).render(out)),
+        Some("report") => ("report", "audit-analyze-report"),
+        Some("rules") => ("rules", "audit-analyze-rules"),
+        Some("completions") => ("completions", "audit-analyze-completions"),
+        Some("schema") => ("schema", "audit-analyze-schema"),
+        Some(other) => anyhow::bail!("no subcommand {other:?}"),
+    };
+    let page = cli
+        .find_subcommand(name)
+        .cloned()
+        .with_context(|| format!("no subcommand {name:?}"))?
+        .name(page_name)
+        .version(env!("CARGO_PKG_VERSION"));
+    to_stdout(|out| clap_mangen::Man::new(page).render(out))
+}
+
+/// When the report is made: `SOURCE_DATE_EPOCH` (seconds) when set, for
+/// reproducible output (set but not a number: no time at all), else now.
+fn generated_at() -> Option<Timestamp> {
+    const NANOS: i128 = 1_000_000_000;
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(secs) => secs
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| Timestamp::from_nanos(i128::from(s) * NANOS)),
+        Err(_) => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .and_then(|d| Timestamp::from_nanos(d.as_nanos() as i128)),
+    }
+}
+
+/// Writes `path` atomically: into a temporary file in the same directory,
+/// renamed over `path` only once everything was written, so a failed run
+/// leaves no half report (and an existing file keeps its permissions).
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<&File>) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let name = path.display();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".audit-analyze-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("{name}: creating a temporary file beside it"))?;
+    let mut out = BufWriter::new(tmp.as_file());
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .with_context(|| format!("{name}: writing the report"))?;
+    drop(out);
+    let permissions = std::fs::metadata(path)
+        .map(|m| m.permissions())
+        .ok()
+        .or_else(default_permissions);
+    if let Some(permissions) = permissions {
+        tmp.as_file()
+            .set_permissions(permissions)
+            .with_context(|| format!("{name}: writing the report"))?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("{name}: writing the report"))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("{name}: replacing it with the report"))?;
+    Ok(())
+}
+
+/// A new report file is readable like one made by a shell redirect
+/// (the temporary file starts private).
+fn default_permissions() -> Option<std::fs::Permissions> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Some(std::fs::Permissions::from_mode(0o644))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
     let parser = Parser::new(&FieldMap::generic(), config.unknown_users.clone());
     let reading = pipeline::Reading {
         threads: config.threads,
@@ -87,11 +209,20 @@ fn report(config: ReportConfig) -> anyhow::Result<ExitCode> {
     let options = RenderOptions {
         top: config.top,
         section: config.section.unwrap_or(Section::Findings),
+        generated: generated_at(),
+        color,
     };
-    let mut stdout = io::BufWriter::new(io::stdout().lock());
-    render::render(&report, config.format, options, &mut stdout)
-        .and_then(|()| stdout.flush())
-        .context("writing the report")?;
+    match &config.output {
+        Some(path) => write_atomically(path, |out| {
+            render::render(&report, config.format, options, out)
+        })?,
+        None => {
+            let mut stdout = io::BufWriter::new(io::stdout().lock());
+            render::render(&report, config.format, options, &mut stdout)
+                .and_then(|()| stdout.flush())
+                .context("writing the report")?;
+        }
+    }
 
     let gate = config
         .fail_on

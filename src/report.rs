@@ -10,7 +10,7 @@ use crate::timestamp::Timestamp;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything `report` prints, in output order.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     pub summary: Summary,
@@ -30,7 +30,7 @@ pub struct Report {
 }
 
 /// Counts over the whole input.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Summary {
     /// The inputs, in the order they were read (`<stdin>` for standard input).
     pub files: Vec<String>,
@@ -53,14 +53,14 @@ pub struct Summary {
 }
 
 /// A time range; either end may be open.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct TimeRange {
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
 }
 
 /// One user's activity.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct UserRow {
     pub user: String,
     pub total: u64,
@@ -72,7 +72,7 @@ pub struct UserRow {
 }
 
 /// One event's activity.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct EventRow {
     pub event: String,
     pub total: u64,
@@ -82,7 +82,7 @@ pub struct EventRow {
 }
 
 /// One source address's activity.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct IpRow {
     pub ip: String,
     pub total: u64,
@@ -102,6 +102,7 @@ pub struct IpRow {
     Debug,
     Serialize,
     serde::Deserialize,
+    schemars::JsonSchema,
     PartialEq,
     Eq,
     PartialOrd,
@@ -130,7 +131,7 @@ impl Severity {
 
 /// An incident a rule found. `ip` is set for ip-keyed rules, `user` (with
 /// the `ips` involved) for user-keyed ones; the rest is rule-specific.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
@@ -159,14 +160,14 @@ pub struct Finding {
 }
 
 /// An event targeted during an incident, with how often.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Target {
     pub event: String,
     pub count: u64,
 }
 
 /// The success that followed a run of failures.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct SuccessRef {
     pub time: Timestamp,
     pub user: String,
@@ -175,7 +176,7 @@ pub struct SuccessRef {
 }
 
 /// Records and failures per bucket.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Timeline {
     /// The bucket width, as `--bucket` takes it.
     pub bucket: String,
@@ -183,7 +184,7 @@ pub struct Timeline {
 }
 
 /// One time bucket, aligned to the UTC epoch.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Bucket {
     pub start: Timestamp,
     pub records: u64,

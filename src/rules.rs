@@ -31,6 +31,21 @@ impl Serialize for Window {
     }
 }
 
+/// In the schema: a duration string as `--window` takes it.
+impl schemars::JsonSchema for Window {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Window".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A duration as --window takes it: 90s, 10m, 1h 30m, 1day",
+            "examples": ["10m", "2m", "1day"]
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Window {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -41,7 +56,7 @@ impl<'de> Deserialize<'de> for Window {
 }
 
 /// `unknown_user_burst`: one ip, many failures without a valid identity.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct UnknownUserBurst {
     pub enabled: bool,
     pub threshold: u64,
@@ -67,7 +82,7 @@ impl Default for UnknownUserBurst {
 }
 
 /// A rule of the shape "at least `threshold` of something within `window`".
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct WindowRule {
     pub enabled: bool,
     pub threshold: u64,
@@ -76,7 +91,7 @@ pub struct WindowRule {
 }
 
 /// `success_after_failures`: a success right after a run of failures.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct SuccessAfterFailures {
     pub enabled: bool,
     /// Authentication failures of one known user…
@@ -107,7 +122,7 @@ impl Default for SuccessAfterFailures {
 }
 
 /// Every rule's settings.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct RuleSet {
     pub unknown_user_burst: UnknownUserBurst,
     pub brute_force: WindowRule,

@@ -3,6 +3,9 @@
 //! and the expected `expected.stdout`, `expected.stderr` and `expected.exit`
 //! of running `audit-analyze` in that folder. A new case needs no Rust.
 //!
+//! Every case runs with `SOURCE_DATE_EPOCH=1695384000` (2023-09-22T12:00:00Z),
+//! so reports that show when they were generated stay reproducible.
+//!
 //! `BLESS=1 cargo test --test cases` rewrites the expected files from the
 //! current binary; review the diff before committing it.
 
@@ -25,7 +28,10 @@ fn run_case(dir: &Path) -> Run {
     let args_text = fs::read_to_string(dir.join("args")).expect("every case has an args file");
     let args: Vec<&str> = args_text.lines().filter(|l| !l.is_empty()).collect();
     let mut cmd = Command::cargo_bin("audit-analyze").unwrap();
-    cmd.current_dir(dir).args(&args);
+    // A fixed "generated" time, so HTML reports are reproducible.
+    cmd.current_dir(dir)
+        .args(&args)
+        .env("SOURCE_DATE_EPOCH", "1695384000");
     let stdin_path = dir.join("stdin");
     cmd.write_stdin(fs::read(&stdin_path).unwrap_or_default());
     let output = cmd.output().unwrap();

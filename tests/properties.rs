@@ -92,6 +92,8 @@ fn render_all(report: &Report, top: Option<usize>) -> serde_json::Value {
         RenderOptions {
             top,
             section: Section::Findings,
+            generated: None,
+            color: false,
         },
         &mut table,
     )
@@ -104,6 +106,8 @@ fn render_all(report: &Report, top: Option<usize>) -> serde_json::Value {
         RenderOptions {
             top,
             section: Section::Findings,
+            generated: None,
+            color: false,
         },
         &mut json,
     )

@@ -109,7 +109,12 @@ pub fn run(data: &[u8]) {
         assert!(f.first <= f.last);
     }
 
-    let options = |section| RenderOptions { top, section };
+    let options = |section| RenderOptions {
+        top,
+        section,
+        generated: None,
+        color: false,
+    };
     let mut json = Vec::new();
     render::render(
         &report,
@@ -170,6 +175,16 @@ pub fn run(data: &[u8]) {
         !markdown.contains('<') || !markdown.contains("<script"),
         "Markdown lets markup through"
     );
+
+    let mut html = Vec::new();
+    render::render(
+        &report,
+        OutputFormat::Html,
+        options(Section::Findings),
+        &mut html,
+    )
+    .unwrap();
+    String::from_utf8(html).expect("HTML output is UTF-8");
 
     let mut table = Vec::new();
     render::render(

@@ -5,8 +5,10 @@ use std::io::{self, Write};
 
 use crate::cli::{OutputFormat, Section};
 use crate::report::{Finding, Report};
+use crate::timestamp::Timestamp;
 
 mod csv;
+mod html;
 mod json;
 mod markdown;
 mod table;
@@ -18,6 +20,10 @@ pub struct RenderOptions {
     pub top: Option<usize>,
     /// The table `--format csv` writes.
     pub section: Section,
+    /// When the report was made, shown by `--format html`; `None` omits it.
+    pub generated: Option<Timestamp>,
+    /// Whether the table format may colour severities (ANSI).
+    pub color: bool,
 }
 
 /// Writes `report` to `out` in `format`.
@@ -33,6 +39,7 @@ pub fn render(
         OutputFormat::Table => table::write(report, options, out),
         OutputFormat::Markdown => markdown::write(report, options, out),
         OutputFormat::Csv => csv::write(report, options.section, out),
+        OutputFormat::Html => html::write(report, options, out),
     }
 }
 

@@ -140,8 +140,9 @@ pub fn write(report: &Report, options: RenderOptions, out: &mut impl Write) -> i
             Cell::new(top_targets(f)),
         ]
     });
+    let mut findings_text = Vec::new();
     write_section(
-        out,
+        &mut findings_text,
         "Findings",
         &[
             "rule / severity",
@@ -155,7 +156,38 @@ pub fn write(report: &Report, options: RenderOptions, out: &mut impl Write) -> i
         options.top,
         "findings",
         4,
-    )
+    )?;
+    let findings_text = String::from_utf8_lossy(&findings_text);
+    if options.color {
+        out.write_all(colour_severities(&findings_text).as_bytes())
+    } else {
+        out.write_all(findings_text.as_bytes())
+    }
+}
+
+/// The findings table with each severity (alone in the first cell of a
+/// row's second line) in its ANSI colour. Done after layout so the colour
+/// codes do not count as width; log values cannot be mistaken for a
+/// severity, as they are never in the first column.
+fn colour_severities(table: &str) -> String {
+    let mut out = String::with_capacity(table.len() + 256);
+    for line in table.split_inclusive('\n') {
+        let coloured = line.strip_prefix('│').and_then(|rest| {
+            let (cell, after) = rest.split_once('┆')?;
+            let word = cell.trim();
+            let code = match word {
+                "critical" => "1;31",
+                "high" => "31",
+                "medium" => "33",
+                "low" => "36",
+                _ => return None,
+            };
+            let padded = cell.replacen(word, &format!("\x1b[{code}m{word}\x1b[0m"), 1);
+            Some(format!("│{padded}┆{after}"))
+        });
+        out.push_str(coloured.as_deref().unwrap_or(line));
+    }
+    out
 }
 
 fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
@@ -308,6 +340,16 @@ mod tests {
         assert_eq!(bar(1, 0, 1000), "░");
         assert_eq!(bar(0, 0, 1000), "");
         assert_eq!(bar(0, 0, 0), "");
+    }
+
+    #[test]
+    fn severities_are_coloured_in_the_first_column_only() {
+        let table = "│ rule / severity ┆ ip / user │\n│ brute_force     ┆ high      │\n│ high            ┆           │\n";
+        let coloured = colour_severities(table);
+        assert_eq!(
+            coloured,
+            "│ rule / severity ┆ ip / user │\n│ brute_force     ┆ high      │\n│ \x1b[31mhigh\x1b[0m            ┆           │\n"
+        );
     }
 
     #[test]
