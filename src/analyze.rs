@@ -6,6 +6,7 @@
 //! distinct (user, event) pairs, and the timed failures of unknown users
 //! kept for the window rules, never with the number of lines.
 
+use std::collections::BTreeMap;
 use std::ops::AddAssign;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -13,7 +14,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::detect::{self, BurstRule, Position, TimedEvent};
 use crate::parse::{LineError, Record, UserKind};
 use crate::report::{
-    BurstSettings, EventRow, Report, RuleSettings, SCHEMA_VERSION, Summary, UserRow,
+    BurstSettings, EventRow, FileSummary, Report, RuleSettings, SCHEMA_VERSION, Summary, UserRow,
 };
 use crate::timestamp::Timestamp;
 
@@ -104,6 +105,7 @@ struct Totals {
     records: u64,
     malformed: u64,
     blank: u64,
+    skipped: u64,
     untimed: u64,
     failures: u64,
     first: Option<Timestamp>,
@@ -115,6 +117,7 @@ impl AddAssign for Totals {
         self.records += o.records;
         self.malformed += o.malformed;
         self.blank += o.blank;
+        self.skipped += o.skipped;
         self.untimed += o.untimed;
         self.failures += o.failures;
         self.first = min_time(self.first, o.first);
@@ -215,6 +218,11 @@ impl Analyzer {
         self.totals.blank += 1;
     }
 
+    /// Counts a record its format skips.
+    pub fn add_skipped(&mut self) {
+        self.totals.skipped += 1;
+    }
+
     /// Counts a malformed line, keeping the first few for the listing.
     pub fn add_malformed(&mut self, position: Position, reason: LineError) {
         self.totals.malformed += 1;
@@ -280,7 +288,22 @@ impl Analyzer {
     }
 
     /// Runs the rules and sorts everything into the final report.
-    pub fn finish(self, files: Vec<String>, rule: BurstRule, unknown_users: &[String]) -> Report {
+    pub fn finish(
+        self,
+        files: Vec<FileSummary>,
+        skipped_files: u64,
+        rule: BurstRule,
+        unknown_users: &[String],
+    ) -> Report {
+        let mut formats: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in &files {
+            if let Some(format) = &f.format {
+                formats
+                    .entry(format.clone())
+                    .or_default()
+                    .push(f.path.clone());
+            }
+        }
         let mut user_events = vec![0u64; self.users.rows.len()];
         let mut event_users = vec![0u64; self.events.rows.len()];
         for &(u, e) in &self.user_events {
@@ -333,9 +356,12 @@ impl Analyzer {
             schema_version: SCHEMA_VERSION,
             summary: Summary {
                 files,
+                formats,
                 records: t.records,
                 malformed: t.malformed,
                 blank: t.blank,
+                skipped: t.skipped,
+                skipped_files,
                 untimed: t.untimed,
                 failures: t.failures,
                 first: t.first,
@@ -360,7 +386,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::parse::{FieldMap, Parser, UnknownUsers};
+    use crate::format::Format;
+    use crate::parse::{FieldOverrides, IpList, Parsed, Parser, Scratch, UnknownUsers};
 
     const RULE: BurstRule = BurstRule {
         threshold: 3,
@@ -368,16 +395,23 @@ mod tests {
     };
 
     fn analyze(lines: &[&str]) -> Analyzer {
-        let parser = Parser::new(&FieldMap::generic(), UnknownUsers::new([]));
+        let parser = Parser::new(
+            &Format::builtin("generic").unwrap(),
+            &FieldOverrides::default(),
+            UnknownUsers::new([]),
+            IpList::First,
+        )
+        .unwrap();
         let mut a = Analyzer::new();
-        let mut scratch = String::new();
+        let mut scratch = Scratch::default();
         for (i, line) in lines.iter().enumerate() {
             let position = Position {
                 file: 0,
                 line: i as u64 + 1,
             };
             match parser.parse(line.as_bytes(), &mut scratch) {
-                Ok(record) => a.add(&record, position),
+                Ok(Parsed::Record { record, .. }) => a.add(&record, position),
+                Ok(Parsed::Skipped) => a.add_skipped(),
                 Err(e) => a.add_malformed(position, e),
             }
         }
@@ -385,7 +419,7 @@ mod tests {
     }
 
     fn finish(a: Analyzer) -> Report {
-        a.finish(vec!["x".into()], RULE, &[])
+        a.finish(vec![FileSummary::new("x".into())], 0, RULE, &[])
     }
 
     const LOG: &[&str] = &[

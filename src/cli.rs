@@ -7,8 +7,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::detect::BurstRule;
+use crate::format::ROLE_NAMES;
 use crate::input::Source;
-use crate::parse::UnknownUsers;
+use crate::parse::{FieldOverrides, IpList, UnknownUsers};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -37,6 +38,25 @@ pub enum Command {
     /// Per-user and per-event aggregates and findings of JSON-lines logs
     #[command(after_help = format!("{REPORT_EXAMPLES}\n\n{EXIT_CODES}"))]
     Report(ReportArgs),
+    /// List the built-in log formats, or print one as TOML to start your own from
+    Formats(FormatsArgs),
+}
+
+/// The arguments of `formats`.
+#[derive(Args, Debug)]
+pub struct FormatsArgs {
+    /// The format to print (as TOML); none lists them all
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+/// `--ip-list`: which address of a comma-separated list is the ip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IpListArg {
+    /// The first: the address the client claimed (X-Forwarded-For origin)
+    First,
+    /// The last: the hop closest to the server
+    Last,
 }
 
 /// Output formats of `report`.
@@ -79,6 +99,55 @@ pub struct ReportArgs {
     /// Fail (exit 3) after the report if any line was malformed
     #[arg(long)]
     pub strict: bool,
+
+    /// Log format: auto (detected per file), or a built-in format (see `audit-analyze formats`)
+    #[arg(
+        long = "log-format",
+        value_name = "NAME",
+        default_value = "auto",
+        conflicts_with = "log_format_file"
+    )]
+    pub log_format: String,
+
+    /// Read every file in the format described by this TOML file
+    #[arg(long = "log-format-file", value_name = "FILE")]
+    pub log_format_file: Option<PathBuf>,
+
+    /// Read ROLE from PATH (repeatable; repeating a role gives alternatives, first usable wins).
+    /// Roles: timestamp user event outcome success status ip method path.
+    /// PATH: user.username, sourceIPs.0, ["addr.remote"], or a template like "{verb} {objectRef.resource}"
+    #[arg(long = "field", value_name = "ROLE=PATH", value_parser = parse_field)]
+    pub fields: Vec<(String, String)>,
+
+    /// Which address of a comma-separated ip list is the ip
+    #[arg(long = "ip-list", value_enum, default_value_t = IpListArg::First)]
+    pub ip_list: IpListArg,
+}
+
+fn parse_field(s: &str) -> Result<(String, String), String> {
+    let (role, path) = s
+        .split_once('=')
+        .ok_or_else(|| "expected ROLE=PATH, e.g. user=user.username".to_string())?;
+    let role = role.trim();
+    if !ROLE_NAMES.contains(&role) {
+        return Err(format!(
+            "unknown role `{role}` (roles: {})",
+            ROLE_NAMES.join(", ")
+        ));
+    }
+    crate::path::Source::parse(path).map_err(|e| e.to_string())?;
+    Ok((role.to_string(), path.to_string()))
+}
+
+/// Where the log format comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Detected per file.
+    Auto,
+    /// A built-in format, by name.
+    Builtin(String),
+    /// A TOML format file.
+    File(PathBuf),
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -95,6 +164,9 @@ pub struct ReportConfig {
     /// Rows per table; `None` shows all.
     pub top: Option<usize>,
     pub strict: bool,
+    pub log_format: LogFormat,
+    pub fields: FieldOverrides,
+    pub ip_list: IpList,
 }
 
 impl ReportArgs {
@@ -124,6 +196,18 @@ impl ReportArgs {
             unknown_users: UnknownUsers::new(self.unknown_users),
             top: (self.top > 0).then_some(self.top),
             strict: self.strict,
+            log_format: match (self.log_format_file, self.log_format.as_str()) {
+                (Some(file), _) => LogFormat::File(file),
+                (None, "auto") => LogFormat::Auto,
+                (None, name) => LogFormat::Builtin(name.to_string()),
+            },
+            fields: FieldOverrides {
+                fields: self.fields,
+            },
+            ip_list: match self.ip_list {
+                IpListArg::First => IpList::First,
+                IpListArg::Last => IpList::Last,
+            },
         }
     }
 }
@@ -141,7 +225,9 @@ mod tests {
 
     fn report(args: &[&str]) -> Result<ReportConfig, clap::Error> {
         let cli = Cli::try_parse_from(["audit-analyze", "report"].iter().chain(args))?;
-        let Command::Report(args) = cli.command;
+        let Command::Report(args) = cli.command else {
+            panic!("not report")
+        };
         Ok(args.into_config())
     }
 
@@ -185,6 +271,43 @@ mod tests {
                 Source::Path("a.jsonl".into())
             ]
         );
+    }
+
+    #[test]
+    fn format_options() {
+        let c = report(&[]).unwrap();
+        assert_eq!(c.log_format, LogFormat::Auto);
+        assert_eq!(c.ip_list, IpList::First);
+        let c = report(&["--log-format", "k8s-audit", "--ip-list", "last"]).unwrap();
+        assert_eq!(c.log_format, LogFormat::Builtin("k8s-audit".into()));
+        assert_eq!(c.ip_list, IpList::Last);
+        let c = report(&["--log-format-file", "f.toml"]).unwrap();
+        assert_eq!(c.log_format, LogFormat::File("f.toml".into()));
+        assert!(report(&["--log-format", "generic", "--log-format-file", "f.toml"]).is_err());
+    }
+
+    #[test]
+    fn fields_are_checked() {
+        let c = report(&[
+            "--field",
+            "user=user.username",
+            "--field",
+            r#"ip=["addr.remote"]"#,
+            "--field",
+            "user=sub",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.fields.fields,
+            [
+                ("user".to_string(), "user.username".to_string()),
+                ("ip".into(), r#"["addr.remote"]"#.into()),
+                ("user".into(), "sub".into())
+            ]
+        );
+        assert!(report(&["--field", "who=x"]).is_err());
+        assert!(report(&["--field", "user"]).is_err());
+        assert!(report(&["--field", "user=a..b"]).is_err());
     }
 
     #[test]

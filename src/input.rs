@@ -43,23 +43,298 @@ pub enum InputError {
     },
 }
 
-/// Opens a source for reading. A directory is refused here with a clear
-/// message rather than failing on the first read.
-pub fn open(source: &Source) -> Result<Box<dyn Read + Send>, InputError> {
+/// How an input is compressed, as its first bytes say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// The name shown in the summary; `None` for plain input.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some("gzip"),
+            Compression::Zstd => Some("zstd"),
+        }
+    }
+
+    fn of(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+}
+
+/// How the text of an input is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// One JSON value per line.
+    Lines,
+    /// JSON values spread over lines: one array of records, a
+    /// `{"Records":[...]}` document, or pretty-printed objects one after
+    /// another.
+    Values,
+}
+
+/// An opened input: decompressed, with its layout sniffed from its start.
+pub struct Opened {
+    pub reader: Box<dyn Read + Send>,
+    pub compression: Compression,
+    pub layout: Layout,
+}
+
+/// How many bytes of decompressed text are looked at to choose the layout.
+const SNIFF: usize = 64 * 1024;
+
+/// Opens a source for reading: a directory is refused here with a clear
+/// message rather than failing on the first read; gzip and zstd are
+/// recognised by their magic bytes and decompressed.
+pub fn open(source: &Source) -> Result<Opened, InputError> {
+    let name = source.to_string();
     let fail = |error| InputError::Open {
-        source_name: source.to_string(),
+        source_name: name.clone(),
         error,
     };
-    match source {
-        Source::Stdin => Ok(Box::new(io::stdin())),
+    let raw: Box<dyn Read + Send> = match source {
+        Source::Stdin => Box::new(io::stdin()),
         Source::Path(path) => {
             let file = File::open(path).map_err(fail)?;
             if file.metadata().map_err(fail)?.is_dir() {
                 return Err(fail(io::Error::other("is a directory")));
             }
-            Ok(Box::new(file))
+            Box::new(file)
+        }
+    };
+    let mut raw = io::BufReader::with_capacity(BLOCK, raw);
+    let head = read_head(&mut raw, 4).map_err(fail)?;
+    let compression = Compression::of(&head);
+    let raw = io::Cursor::new(head).chain(raw);
+    let mut reader: Box<dyn Read + Send> = match compression {
+        Compression::None => Box::new(raw),
+        Compression::Gzip => Box::new(Damage {
+            inner: flate2::read::MultiGzDecoder::new(raw),
+            what: "gzip",
+        }),
+        Compression::Zstd => {
+            let decoder = zstd::stream::read::Decoder::new(raw).map_err(fail)?;
+            Box::new(Damage {
+                inner: decoder,
+                what: "zstd",
+            })
+        }
+    };
+    // A read error while sniffing comes after the bytes read before it, so
+    // the lines before the damage still count and the error names its line.
+    let mut head = Vec::with_capacity(SNIFF.min(BLOCK));
+    let failed = (&mut reader)
+        .take(SNIFF as u64)
+        .read_to_end(&mut head)
+        .err();
+    let layout = sniff_layout(&head);
+    let head = io::Cursor::new(head);
+    Ok(Opened {
+        reader: match failed {
+            None => Box::new(head.chain(reader)),
+            Some(e) => Box::new(head.chain(Failed(Some(e)))),
+        },
+        compression,
+        layout,
+    })
+}
+
+/// A reader that fails once with a stored error, then ends.
+struct Failed(Option<io::Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
         }
     }
+}
+
+/// Names the decompressor in its errors, so a damaged file says so.
+struct Damage<R> {
+    inner: R,
+    what: &'static str,
+}
+
+impl<R: Read> Read for Damage<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                e
+            } else {
+                io::Error::new(e.kind(), format!("damaged {} data: {e}", self.what))
+            }
+        })
+    }
+}
+
+/// Reads up to `n` bytes (fewer only at the end of the input).
+fn read_head(reader: &mut impl Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(n.min(BLOCK));
+    reader.take(n as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// Chooses the layout from the first bytes of the text: an array, or a first
+/// line that opens an object it does not close, means values over lines.
+pub fn sniff_layout(head: &[u8]) -> Layout {
+    let text = head.strip_prefix(BOM).unwrap_or(head);
+    let start = text
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'));
+    let Some(start) = start else {
+        return Layout::Lines;
+    };
+    let text = &text[start..];
+    match text[0] {
+        b'[' => Layout::Values,
+        b'{' => {
+            let Some(end) = memchr::memchr(b'\n', text) else {
+                // One line (or more than the sniffed bytes): lines.
+                return Layout::Lines;
+            };
+            match serde_json::from_slice::<serde::de::IgnoredAny>(&text[..end]) {
+                Err(e) if e.is_eof() => Layout::Values,
+                _ => Layout::Lines,
+            }
+        }
+        _ => Layout::Lines,
+    }
+}
+
+/// The inputs named on the command line with directories expanded: the
+/// files to read in order, and how many files in the directories were not
+/// log files.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub sources: Vec<Source>,
+    pub skipped_files: u64,
+    pub errors: Vec<InputError>,
+}
+
+/// Expands each directory into the log files under it (recursively, sorted
+/// by path): names ending in `.jsonl`, `.json`, `.log` or `.ndjson`,
+/// optionally followed by a rotation number (`.1`) and `.gz` or `.zst`.
+/// Other files are counted as skipped. Symbolic links to directories are
+/// not followed.
+pub fn expand(sources: Vec<Source>) -> Expanded {
+    let mut out = Expanded::default();
+    for source in sources {
+        match &source {
+            Source::Path(path) if path.is_dir() => {
+                let mut files = Vec::new();
+                walk_dir(path, &mut files, &mut out);
+                files.sort();
+                for file in files {
+                    if is_log_name(&file) {
+                        out.sources.push(Source::Path(file));
+                    } else {
+                        out.skipped_files += 1;
+                    }
+                }
+            }
+            _ => out.sources.push(source),
+        }
+    }
+    out
+}
+
+fn walk_dir(dir: &std::path::Path, files: &mut Vec<PathBuf>, out: &mut Expanded) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(error) => {
+            out.errors.push(InputError::Open {
+                source_name: dir.display().to_string(),
+                error,
+            });
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(error) => {
+                out.errors.push(InputError::Open {
+                    source_name: dir.display().to_string(),
+                    error,
+                });
+                continue;
+            }
+        };
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => walk_dir(&path, files, out),
+            Ok(t) if t.is_symlink() && path.is_dir() => out.skipped_files += 1,
+            _ => files.push(path),
+        }
+    }
+}
+
+/// Whether a file name looks like a log file (see [`expand`]).
+pub fn is_log_name(path: &std::path::Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let name = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
+        .unwrap_or(name);
+    // A rotation number: `api.log.1`.
+    let name = match name.rsplit_once('.') {
+        Some((stem, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => stem,
+        _ => name,
+    };
+    [".jsonl", ".json", ".log", ".ndjson"]
+        .iter()
+        .any(|ext| name.len() > ext.len() && name.ends_with(ext))
+}
+
+/// The log line inside a line written by a container runtime: docker
+/// compose (`name  | {...}`) or CRI (`2025-12-31T17:37:40.49+01:00 stdout F
+/// {...}`). Other lines are returned as they are.
+pub fn strip_container_prefix(line: &[u8]) -> &[u8] {
+    if matches!(line.first(), Some(b'{' | b'[')) {
+        return line;
+    }
+    // docker compose: a service name, at least one space, `| `.
+    if let Some(bar) = memchr::memchr(b'|', line) {
+        let name = &line[..bar];
+        let trimmed = name.trim_ascii_end();
+        if !trimmed.is_empty()
+            && trimmed.len() < name.len()
+            && trimmed
+                .iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+            && line.get(bar + 1) == Some(&b' ')
+        {
+            return &line[bar + 2..];
+        }
+    }
+    // CRI: an RFC 3339 time, the stream, a tag (F full, P partial), one
+    // space each.
+    let mut parts = line.splitn(4, |c| *c == b' ');
+    if let (Some(time), Some(stream), Some(tag), Some(rest)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+        && time.len() >= 20
+        && time[..4].iter().all(u8::is_ascii_digit)
+        && time.get(10) == Some(&b'T')
+        && matches!(stream, b"stdout" | b"stderr")
+        && matches!(tag, b"F" | b"P")
+    {
+        return rest;
+    }
+    line
 }
 
 /// One line of an input, without its `\n` or `\r\n`.
@@ -159,6 +434,239 @@ pub fn for_each_line(
         }
     }
     Ok(())
+}
+
+/// Reads a stream of JSON values spread over lines, calling `each` with
+/// each value and the line it starts on: the elements of a top-level array,
+/// the records of `{"Records":[...]}`, or whole objects one after another.
+/// Only one value is held at a time. Text at the top level that starts no
+/// value is handed out up to the end of its line (the parser reports it);
+/// a value over `max` bytes is [`Line::TooLong`].
+pub fn for_each_value(
+    mut reader: impl Read,
+    max: usize,
+    mut each: impl FnMut(Line<'_>),
+) -> Result<(), (u64, io::Error)> {
+    let mut buf = vec![0u8; BLOCK];
+    let mut s = ValueScanner::default();
+    let mut first = true;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err((s.line, e)),
+        };
+        let mut chunk = &buf[..n];
+        if first {
+            // The sniffer has read at least 64 KiB or everything, so a BOM
+            // is whole here.
+            chunk = chunk.strip_prefix(BOM).unwrap_or(chunk);
+            first = false;
+        }
+        for &c in chunk {
+            s.byte(c, max, &mut each);
+        }
+    }
+    s.finish(&mut each);
+    Ok(())
+}
+
+/// The state of [`for_each_value`] between bytes.
+#[derive(Default)]
+struct ValueScanner {
+    /// The current line (1-based once started).
+    line: u64,
+    /// Bracket depth.
+    depth: usize,
+    /// The depth values are handed out at: 0 for values one after another,
+    /// 1 inside a top-level array, 2 inside `{"Records":[`.
+    emit_depth: usize,
+    in_value: bool,
+    in_string: bool,
+    escaped: bool,
+    /// A value that is not an object or array (or stray text), ending at a
+    /// delimiter; `to_eol` when it is stray text ending at the line's end.
+    in_scalar: bool,
+    to_eol: bool,
+    /// Skipping the rest of a `{"Records":[...]}` document after its array.
+    discard: bool,
+    value: Vec<u8>,
+    value_line: u64,
+    too_long: bool,
+}
+
+impl ValueScanner {
+    fn byte(&mut self, c: u8, max: usize, each: &mut impl FnMut(Line<'_>)) {
+        if self.line == 0 {
+            self.line = 1;
+        }
+        if self.in_value {
+            if self.in_scalar {
+                let ends = if self.to_eol {
+                    c == b'\n'
+                } else {
+                    matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}')
+                };
+                if ends {
+                    self.emit(each);
+                    self.between(c);
+                    return;
+                }
+                self.push(c, max);
+                return;
+            }
+            self.push(c, max);
+            if c == b'\n' {
+                self.line += 1;
+            }
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if c == b'\\' {
+                    self.escaped = true;
+                } else if c == b'"' {
+                    self.in_string = false;
+                }
+                return;
+            }
+            match c {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => {
+                    self.depth += 1;
+                    if c == b'['
+                        && self.depth == 2
+                        && self.emit_depth == 0
+                        && !self.discard
+                        && is_records_start(&self.value)
+                    {
+                        // Read the records one by one.
+                        self.value.clear();
+                        self.in_value = false;
+                        self.emit_depth = 2;
+                    }
+                }
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth <= self.emit_depth {
+                        self.depth = self.emit_depth;
+                        if self.discard {
+                            self.discard = false;
+                            self.in_value = false;
+                            self.value.clear();
+                        } else {
+                            self.emit(each);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
+        self.between(c);
+    }
+
+    /// A byte between values.
+    fn between(&mut self, c: u8) {
+        match c {
+            b'\n' => self.line += 1,
+            b' ' | b'\t' | b'\r' => {}
+            b',' if self.emit_depth > 0 => {}
+            b']' | b'}' if self.emit_depth > 0 => {
+                // The container closes.
+                if self.emit_depth == 2 {
+                    // Skip whatever else the Records document holds.
+                    self.depth = 1;
+                    self.emit_depth = 0;
+                    self.discard = true;
+                    self.start(b' ');
+                    self.in_scalar = false;
+                } else {
+                    self.depth = 0;
+                    self.emit_depth = 0;
+                }
+            }
+            b'[' if self.emit_depth == 0 => {
+                self.depth = 1;
+                self.emit_depth = 1;
+            }
+            _ => self.start(c),
+        }
+    }
+
+    fn start(&mut self, c: u8) {
+        self.in_value = true;
+        self.value.clear();
+        self.value.push(c);
+        self.value_line = self.line;
+        self.too_long = false;
+        self.in_string = c == b'"';
+        self.escaped = false;
+        self.in_scalar = false;
+        self.to_eol = false;
+        match c {
+            b'{' | b'[' => self.depth += 1,
+            b'"' => {}
+            b'-' | b'0'..=b'9' | b't' | b'f' | b'n' if self.emit_depth > 0 => self.in_scalar = true,
+            _ => {
+                self.in_scalar = true;
+                self.to_eol = true;
+            }
+        }
+        if c == b'"' && self.emit_depth == 0 {
+            // A string at the top level: stray text to the end of its line.
+            self.in_string = false;
+            self.in_scalar = true;
+            self.to_eol = true;
+        }
+    }
+
+    fn push(&mut self, c: u8, max: usize) {
+        if self.too_long {
+            return;
+        }
+        self.value.push(c);
+        if self.value.len() > max {
+            self.too_long = true;
+            self.value = Vec::new();
+        }
+    }
+
+    fn emit(&mut self, each: &mut impl FnMut(Line<'_>)) {
+        self.in_value = false;
+        self.in_scalar = false;
+        if self.too_long {
+            each(Line::TooLong {
+                number: self.value_line,
+            });
+        } else {
+            each(Line::Text {
+                number: self.value_line,
+                bytes: strip_cr(&self.value),
+            });
+        }
+        self.value.clear();
+    }
+
+    fn finish(&mut self, each: &mut impl FnMut(Line<'_>)) {
+        if self.in_value && !self.discard {
+            // An unfinished value: the parser says what is wrong with it.
+            self.emit(each);
+        }
+    }
+}
+
+/// Whether `value` is `{ "Records" : [`, white space allowed.
+fn is_records_start(value: &[u8]) -> bool {
+    let mut rest = value;
+    for token in [&b"{"[..], b"\"Records\"", b":", b"["] {
+        rest = rest.trim_ascii_start();
+        match rest.strip_prefix(token) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.trim_ascii().is_empty()
 }
 
 fn strip_cr(line: &[u8]) -> &[u8] {

@@ -9,8 +9,10 @@
 pub mod analyze;
 pub mod cli;
 pub mod detect;
+pub mod format;
 pub mod input;
 pub mod parse;
+pub mod path;
 pub mod pipeline;
 pub mod render;
 pub mod report;

@@ -7,9 +7,11 @@ use anyhow::Context;
 use clap::Parser as _;
 
 use audit_analyze::analyze::MALFORMED_SHOWN;
-use audit_analyze::cli::{Cli, Command, ReportConfig};
-use audit_analyze::parse::{FieldMap, Parser};
-use audit_analyze::pipeline;
+use audit_analyze::cli::{Cli, Command, LogFormat, ReportConfig};
+use audit_analyze::format::{self, Format};
+use audit_analyze::input;
+use audit_analyze::parse::Parser;
+use audit_analyze::pipeline::{self, Formats};
 use audit_analyze::render::{self, RenderOptions};
 use audit_analyze::sanitize;
 
@@ -25,26 +27,102 @@ enum ExitCode {
 
 fn main() {
     let cli = Cli::parse();
-    let code = match cli.command {
-        Command::Report(args) => match report(args.into_config()) {
-            Ok(code) => code,
-            Err(err) if is_broken_pipe(&err) => ExitCode::Success,
-            Err(err) => {
-                eprintln!("audit-analyze: error: {err:#}");
-                ExitCode::InputError
-            }
-        },
+    let result = match cli.command {
+        Command::Report(args) => report(args.into_config()),
+        Command::Formats(args) => formats(args.name.as_deref()),
+    };
+    let code = match result {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::Success,
+        Err(err) => {
+            eprintln!("audit-analyze: error: {err:#}");
+            ExitCode::InputError
+        }
     };
     process::exit(code as i32);
 }
 
+/// `formats`: the list of built-in formats, or one of them as TOML.
+fn formats(name: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut stdout = io::stdout().lock();
+    match name {
+        Some(name) => {
+            let text = Format::builtin_text(name)
+                .ok_or_else(|| format::FormatError::Unknown(name.to_string()))?;
+            stdout.write_all(text.as_bytes())?;
+        }
+        None => {
+            for name in format::builtin_names() {
+                let f = Format::builtin(name)?;
+                writeln!(stdout, "{name:<12} {}", f.description)?;
+            }
+        }
+    }
+    stdout.flush()?;
+    Ok(ExitCode::Success)
+}
+
+/// The parsers the inputs are read with.
+fn build_formats(config: &ReportConfig) -> anyhow::Result<Formats> {
+    let parser = |f: &Format| {
+        Parser::new(
+            f,
+            &config.fields,
+            config.unknown_users.clone(),
+            config.ip_list,
+        )
+    };
+    Ok(match &config.log_format {
+        LogFormat::Auto => {
+            let mut candidates = Vec::new();
+            for name in format::builtin_names().filter(|n| *n != "generic") {
+                candidates.push(parser(&Format::builtin(name)?)?);
+            }
+            Formats::Auto {
+                candidates,
+                fallback: parser(&Format::builtin("generic")?)?,
+            }
+        }
+        LogFormat::Builtin(name) => Formats::Fixed(parser(&Format::builtin(name)?)?),
+        LogFormat::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the format file {}", path.display()))?;
+            let f = Format::from_toml(&text, &path.display().to_string())?;
+            Formats::Fixed(parser(&f)?)
+        }
+    })
+}
+
 fn report(config: ReportConfig) -> anyhow::Result<ExitCode> {
-    let parser = Parser::new(&FieldMap::generic(), config.unknown_users.clone());
-    let outcome = pipeline::analyze_sources(&config.sources, &parser);
-    let files: Vec<String> = config.sources.iter().map(|s| s.to_string()).collect();
+    let formats = build_formats(&config)?;
+    let expanded = input::expand(config.sources.clone());
+    let outcome = pipeline::analyze_sources(&expanded.sources, &formats);
+    let files: Vec<String> = outcome.files.iter().map(|f| f.path.clone()).collect();
+
+    // The unauthenticated names of the formats used count for the rule.
+    let mut unknown_users: Vec<String> = config.unknown_users.names().to_vec();
+    let parsers: Vec<&Parser> = match &formats {
+        Formats::Fixed(p) => vec![p],
+        Formats::Auto {
+            candidates,
+            fallback,
+        } => candidates.iter().chain([fallback]).collect(),
+    };
+    for p in parsers {
+        let used = outcome
+            .files
+            .iter()
+            .any(|f| f.format.as_deref() == Some(p.name()));
+        for name in p.unauthenticated() {
+            if used && !unknown_users.contains(name) {
+                unknown_users.push(name.clone());
+            }
+        }
+    }
 
     let stderr = &mut io::stderr().lock();
-    for error in &outcome.errors {
+    let errors: Vec<&input::InputError> = expanded.errors.iter().chain(&outcome.errors).collect();
+    for error in &errors {
         writeln!(
             stderr,
             "audit-analyze: error: {}",
@@ -58,9 +136,12 @@ fn report(config: ReportConfig) -> anyhow::Result<ExitCode> {
         writeln!(stderr, "{}", sanitize::for_terminal(&line))?;
     }
 
-    let report = outcome
-        .analyzer
-        .finish(files, config.rule, config.unknown_users.names());
+    let report = outcome.analyzer.finish(
+        outcome.files,
+        expanded.skipped_files,
+        config.rule,
+        &unknown_users,
+    );
     let malformed = report.summary.malformed;
     if malformed > shown {
         let rest = malformed - shown;
@@ -80,7 +161,7 @@ fn report(config: ReportConfig) -> anyhow::Result<ExitCode> {
     .and_then(|()| stdout.flush())
     .context("writing the report")?;
 
-    Ok(if !outcome.errors.is_empty() {
+    Ok(if !errors.is_empty() {
         ExitCode::InputError
     } else if config.strict && malformed > 0 {
         ExitCode::Malformed

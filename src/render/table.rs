@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, presets};
 
 use super::RenderOptions;
-use crate::report::{Finding, Report};
+use crate::report::{FileSummary, Finding, Report};
 use crate::sanitize;
 use crate::timestamp::Timestamp;
 
@@ -99,11 +99,46 @@ pub fn write(report: &Report, options: RenderOptions, out: &mut impl Write) -> i
 
 fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let s = &report.summary;
-    let files: Vec<Cow<str>> = s.files.iter().map(|f| sanitize::for_terminal(f)).collect();
-    writeln!(out, "Files:     {}", files.join(", "))?;
+    if let [file] = &s.files[..] {
+        writeln!(out, "Files:     {}", file_label(file))?;
+        if file.unmatched > 0 {
+            writeln!(
+                out,
+                "           {} records matched no field",
+                file.unmatched
+            )?;
+        }
+    } else {
+        writeln!(out, "Files:     {}", s.files.len())?;
+        for file in &s.files {
+            let mut counts = vec![format!("{} records", file.records)];
+            for (n, what) in [
+                (file.malformed, "malformed"),
+                (file.skipped, "skipped"),
+                (file.unmatched, "matched no field"),
+            ] {
+                if n > 0 {
+                    counts.push(format!("{n} {what}"));
+                }
+            }
+            writeln!(out, "  {}: {}", file_label(file), counts.join(", "))?;
+        }
+    }
+    if s.skipped_files > 0 {
+        writeln!(
+            out,
+            "           {} files in directories skipped (not log files)",
+            s.skipped_files
+        )?;
+    }
+    let skipped = if s.skipped > 0 {
+        format!(", {} skipped by format", s.skipped)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "Records:   {} ({} failures, {} untimed); skipped lines: {} malformed, {} blank",
+        "Records:   {} ({} failures, {} untimed); skipped lines: {} malformed, {} blank{skipped}",
         s.records, s.failures, s.untimed, s.malformed, s.blank
     )?;
     match (s.first, s.last) {
@@ -111,6 +146,14 @@ fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
         _ => writeln!(out, "Time span: no timed records")?,
     }
     Ok(())
+}
+
+/// `path (format, gzip)`, the path escaped for the terminal.
+fn file_label(file: &FileSummary) -> String {
+    let path: Cow<str> = sanitize::for_terminal(&file.path);
+    let mut tags: Vec<&str> = vec![file.format.as_deref().unwrap_or("unread")];
+    tags.extend(file.compression);
+    format!("{path} ({})", tags.join(", "))
 }
 
 /// Writes a headed table trimmed to `top` rows, with a line saying how many
