@@ -527,6 +527,10 @@ impl ValueScanner {
                     self.escaped = true;
                 } else if c == b'"' {
                     self.in_string = false;
+                    if self.depth == self.emit_depth && !self.discard {
+                        // A string element of an array.
+                        self.emit(each);
+                    }
                 }
                 return;
             }
@@ -781,5 +785,146 @@ mod tests {
         assert!(is_blank(b" \t\r"));
         assert!(!is_blank(b" x"));
         assert!(!is_blank(b"\x0c"));
+    }
+
+    /// Values handed out by `for_each_value`, as (line, text).
+    fn values(input: &str) -> Vec<(u64, String)> {
+        let mut out = Vec::new();
+        for_each_value(input.as_bytes(), 1 << 20, |line| match line {
+            Line::Text { number, bytes } => {
+                out.push((number, String::from_utf8_lossy(bytes).into_owned()))
+            }
+            Line::TooLong { number } => out.push((number, "TOO LONG".into())),
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn values_of_an_array() {
+        assert_eq!(
+            values("[\n {\"a\": [1, {\"b\": \"]}\"}]},\n {\"c\": 2}\n]\n"),
+            [
+                (2, "{\"a\": [1, {\"b\": \"]}\"}]}".to_string()),
+                (3, "{\"c\": 2}".into())
+            ]
+        );
+        assert_eq!(
+            values("[1, \"x\", null]"),
+            [
+                (1, "1".to_string()),
+                (1, "\"x\"".into()),
+                (1, "null".into())
+            ]
+        );
+        assert_eq!(values("[]"), []);
+    }
+
+    #[test]
+    fn values_of_a_records_document() {
+        let doc =
+            "{\"Records\": [{\n\t\"a\": 1\n},\n{\"b\": \"x\\\"}\"}\n], \"Other\": {\"x\": [1]}}\n";
+        assert_eq!(
+            values(doc),
+            [
+                (1, "{\n\t\"a\": 1\n}".to_string()),
+                (4, "{\"b\": \"x\\\"}\"}".into())
+            ]
+        );
+        // An object whose first key is not Records is a record.
+        assert_eq!(
+            values("{\"Recs\": [1]}"),
+            [(1, "{\"Recs\": [1]}".to_string())]
+        );
+    }
+
+    #[test]
+    fn values_one_after_another_with_stray_text() {
+        let input = "{\n  \"a\": 1\n}\n{\n  \"b\": {\n  }\n}\nplain text here\n{\"c\":\n";
+        assert_eq!(
+            values(input),
+            [
+                (1, "{\n  \"a\": 1\n}".to_string()),
+                (4, "{\n  \"b\": {\n  }\n}".into()),
+                (8, "plain text here".into()),
+                (9, "{\"c\":\n".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn too_long_values_are_reported() {
+        let mut out = Vec::new();
+        let big = format!("[{{\"a\":\"{}\"}},\n{{}}]", "x".repeat(100));
+        for_each_value(big.as_bytes(), 50, |l| {
+            out.push(match l {
+                Line::Text { number, .. } => (number, "text"),
+                Line::TooLong { number } => (number, "too long"),
+            })
+        })
+        .unwrap();
+        assert_eq!(out, [(1, "too long"), (2, "text")]);
+    }
+
+    #[test]
+    fn layouts() {
+        assert_eq!(sniff_layout(b"{\"a\":1}\n{\"b\":2}\n"), Layout::Lines);
+        assert_eq!(sniff_layout(b"{\"a\":1}"), Layout::Lines);
+        assert_eq!(sniff_layout(b"\xEF\xBB\xBF  [\n{}]"), Layout::Values);
+        assert_eq!(sniff_layout(b"{\"Records\": [{\n"), Layout::Values);
+        assert_eq!(sniff_layout(b"{\n  \"a\": 1\n}\n"), Layout::Values);
+        // A broken first line is a malformed line, not a layout.
+        assert_eq!(sniff_layout(b"{\"a\":}\n{}\n"), Layout::Lines);
+        assert_eq!(sniff_layout(b"plain\n"), Layout::Lines);
+        assert_eq!(sniff_layout(b""), Layout::Lines);
+    }
+
+    #[test]
+    fn container_prefixes() {
+        let strip =
+            |s: &str| String::from_utf8_lossy(strip_container_prefix(s.as_bytes())).into_owned();
+        assert_eq!(strip("caddy  | {\"a\":1}"), "{\"a\":1}");
+        assert_eq!(strip("web-1 | {\"a\":1}"), "{\"a\":1}");
+        assert_eq!(
+            strip("2025-12-31T17:37:40.493035218+01:00 stdout F {\"a\":1}"),
+            "{\"a\":1}"
+        );
+        assert_eq!(
+            strip("2025-12-31T17:37:40.49Z stderr F [x] plain"),
+            "[x] plain"
+        );
+        assert_eq!(strip("{\"a\":\"b | c\"}"), "{\"a\":\"b | c\"}");
+        assert_eq!(strip("a|b"), "a|b");
+        assert_eq!(strip("DEBUG: x"), "DEBUG: x");
+    }
+
+    #[test]
+    fn log_file_names() {
+        for name in [
+            "a.jsonl",
+            "a.json",
+            "a.log",
+            "a.ndjson",
+            "a.log.gz",
+            "a.jsonl.zst",
+            "a.log.1",
+            "a.log.12.gz",
+        ] {
+            assert!(is_log_name(std::path::Path::new(name)), "{name}");
+        }
+        for name in ["a.txt", "README", ".log", "a.gz", "a.log.x", "a.log.1.bz2"] {
+            assert!(!is_log_name(std::path::Path::new(name)), "{name}");
+        }
+    }
+
+    #[test]
+    fn compression_by_magic_bytes() {
+        assert_eq!(Compression::of(&[0x1f, 0x8b, 8]), Compression::Gzip);
+        assert_eq!(
+            Compression::of(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Compression::Zstd
+        );
+        assert_eq!(Compression::of(b"{}"), Compression::None);
+        assert_eq!(Compression::of(b""), Compression::None);
     }
 }

@@ -941,22 +941,6 @@ mod tests {
         try_parse(line).unwrap_or_else(|e| panic!("{line}: {e}"))
     }
 
-    #[allow(dead_code)]
-    fn parse_with(p: &Parser, line: &str) -> Parsed<'static> {
-        let line: &'static [u8] = Box::leak(line.as_bytes().to_vec().into_boxed_slice());
-        let scratch: &'static mut Scratch = Box::leak(Box::default());
-        p.parse(line, scratch)
-            .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(line)))
-    }
-
-    #[allow(dead_code)]
-    fn record_with(p: &Parser, line: &str) -> Record<'static> {
-        match parse_with(p, line) {
-            Parsed::Record { record, .. } => record,
-            Parsed::Skipped => panic!("{line}: skipped"),
-        }
-    }
-
     fn try_parse(line: &str) -> Result<Record<'static>, LineError> {
         let line: &'static [u8] = Box::leak(line.as_bytes().to_vec().into_boxed_slice());
         let scratch: &'static mut Scratch = Box::leak(Box::default());
@@ -1177,5 +1161,383 @@ mod tests {
             Some("10.0.0.1")
         );
         assert_eq!(parse(r#"{"src_ip":7}"#).ip, None);
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    fn parser(format: &str) -> Parser {
+        parser_with(format, &[], IpList::First)
+    }
+
+    fn parser_with(format: &str, fields: &[(&str, &str)], ip_list: IpList) -> Parser {
+        Parser::new(
+            &Format::builtin(format).unwrap(),
+            &FieldOverrides {
+                fields: fields
+                    .iter()
+                    .map(|(r, p)| (r.to_string(), p.to_string()))
+                    .collect(),
+            },
+            UnknownUsers::new([]),
+            ip_list,
+        )
+        .unwrap()
+    }
+
+    fn parsed(p: &Parser, line: &str) -> Parsed<'static> {
+        let line: &'static [u8] = Box::leak(line.as_bytes().to_vec().into_boxed_slice());
+        let scratch: &'static mut Scratch = Box::leak(Box::default());
+        p.parse(line, scratch)
+            .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(line)))
+    }
+
+    fn record(p: &Parser, line: &str) -> Record<'static> {
+        match parsed(p, line) {
+            Parsed::Record { record, .. } => record,
+            Parsed::Skipped => panic!("{line}: skipped"),
+        }
+    }
+
+    fn ip(s: &str, list: IpList) -> Option<String> {
+        clean_ip(Cow::Borrowed(s), list).map(Cow::into_owned)
+    }
+
+    #[test]
+    fn ips_lose_ports_and_lists() {
+        let first = IpList::First;
+        assert_eq!(ip("1.2.3.4:5678", first).as_deref(), Some("1.2.3.4"));
+        assert_eq!(
+            ip("[2001:db8::1]:443", first).as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(ip("[::1]", first).as_deref(), Some("::1"));
+        assert_eq!(ip("2001:db8::1", first).as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("fe80::1%eth0", first).as_deref(), Some("fe80::1%eth0"));
+        assert_eq!(
+            ip("192.168.1.100,10.0.0.50", first).as_deref(),
+            Some("192.168.1.100")
+        );
+        assert_eq!(
+            ip("192.168.1.100,10.0.0.50", IpList::Last).as_deref(),
+            Some("10.0.0.50")
+        );
+        assert_eq!(
+            ip("1.2.3.4, 1.2.3.4, 192.168.32.12", IpList::Last).as_deref(),
+            Some("192.168.32.12")
+        );
+        assert_eq!(
+            ip("fd00::5a24, [fd00::1]:54321", IpList::Last).as_deref(),
+            Some("fd00::1")
+        );
+        assert_eq!(ip("-", first), None);
+        assert_eq!(ip("", first), None);
+        assert_eq!(ip(" , ", first), None);
+        assert_eq!(
+            ip("host.example:80", first).as_deref(),
+            Some("host.example")
+        );
+    }
+
+    #[test]
+    fn ip_rules_apply_to_the_generic_format() {
+        let p = parser("generic");
+        let r = record(&p, r#"{"ip":"-","client_ip":"[::1]:58955"}"#);
+        assert_eq!(r.ip.as_deref(), Some("::1"));
+        let p = parser_with("generic", &[], IpList::Last);
+        let r = record(&p, r#"{"ip":"9.9.9.9, 10.0.0.1:80"}"#);
+        assert_eq!(r.ip.as_deref(), Some("10.0.0.1"));
+    }
+
+    #[test]
+    fn placeholder_users_mean_no_user() {
+        let p = parser("generic");
+        for user in [r#""""#, r#""-""#, r#""--""#, "null"] {
+            let r = record(&p, &format!(r#"{{"user":{user}}}"#));
+            assert_eq!((r.user.as_ref(), r.user_kind), ("-", UserKind::Missing));
+        }
+        assert_eq!(record(&p, r#"{"user_id":"-","user":"bob"}"#).user, "bob");
+    }
+
+    #[test]
+    fn field_overrides_replace_a_role_with_alternatives() {
+        let p = parser_with(
+            "generic",
+            &[
+                ("user", "user.username"),
+                ("user", "context.username"),
+                ("ip", r#"["addr.remote"]"#),
+                ("event", "{method} {code}"),
+            ],
+            IpList::First,
+        );
+        let r = record(
+            &p,
+            r#"{"user_id":"ignored","user":{"username":"AnonymousUser"},"addr.remote":"1.2.3.4:5","method":"login","code":7}"#,
+        );
+        assert_eq!(r.user, "AnonymousUser");
+        assert_eq!(r.ip.as_deref(), Some("1.2.3.4"));
+        assert_eq!(r.event, "login 7");
+        let r = record(
+            &p,
+            r#"{"user":{"username":""},"context":{"username":"eve"}}"#,
+        );
+        assert_eq!(r.user, "eve");
+    }
+
+    #[test]
+    fn k8s_counts_final_stages_and_names_impersonation() {
+        let p = parser("k8s-audit");
+        let line = |stage: &str| {
+            format!(
+                r#"{{"kind":"Event","auditID":"a","stage":"{stage}","verb":"create","requestURI":"/api/v1/namespaces/foo/pods/p/exec","user":{{"username":"system:admin"}},"impersonatedUser":{{"username":"bob"}},"sourceIPs":["10.0.0.1","10.0.0.2"],"objectRef":{{"resource":"pods","subresource":"exec"}},"responseStatus":{{"code":403}},"requestReceivedTimestamp":"2023-05-17T15:08:22.763960Z"}}"#
+            )
+        };
+        assert_eq!(parsed(&p, &line("RequestReceived")), Parsed::Skipped);
+        assert_eq!(parsed(&p, &line("ResponseStarted")), Parsed::Skipped);
+        let r = record(&p, &line("ResponseComplete"));
+        assert_eq!(r.user, "system:admin as bob");
+        assert_eq!(r.event, "create pods/exec");
+        assert_eq!(r.ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(r.outcome, Outcome::AuthorizationFailure);
+        assert_eq!(r.time.unwrap().to_string(), "2023-05-17T15:08:22.763Z");
+        assert!(matches!(parsed(&p, &line("Panic")), Parsed::Record { .. }));
+        // No stage at all (old events): counted.
+        let r = record(
+            &p,
+            r#"{"auditID":"a","verb":"get","requestURI":"/api?x=1","user":{"username":"system:anonymous"},"responseStatus":{"code":401},"timestamp":"2017-09-11T20:27:42Z"}"#,
+        );
+        assert_eq!(r.event, "get /api");
+        assert_eq!(r.user_kind, UserKind::Unknown);
+        assert_eq!(r.outcome, Outcome::AuthenticationFailure);
+    }
+
+    #[test]
+    fn cloudtrail_failures() {
+        let p = parser("cloudtrail");
+        let r = record(
+            &p,
+            r#"{"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","userIdentity":{"type":"IAMUser","principalId":"P"},"responseElements":{"ConsoleLogin":"Failure"},"errorMessage":"Failed authentication","eventTime":"2023-04-11T15:24:00Z","sourceIPAddress":"1.2.3.4"}"#,
+        );
+        assert_eq!(r.event, "signin.amazonaws.com:ConsoleLogin");
+        assert_eq!(r.user, "P");
+        assert_eq!(r.outcome, Outcome::AuthenticationFailure);
+        let r = record(
+            &p,
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"arn":"arn:x","sessionContext":{"sessionIssuer":{"userName":"role"}}},"errorCode":"AccessDenied"}"#,
+        );
+        assert_eq!(r.user, "role");
+        assert_eq!(r.outcome, Outcome::AuthorizationFailure);
+        let r = record(
+            &p,
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"arn":"arn:x"},"errorCode":"NoSuchKey"}"#,
+        );
+        assert_eq!(r.user, "arn:x");
+        assert_eq!(r.outcome, Outcome::OtherFailure);
+        let r = record(
+            &p,
+            r#"{"eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","userIdentity":{},"responseElements":null,"@timestamp":"2020-09-14T00:44:23.000Z"}"#,
+        );
+        assert_eq!(r.outcome, Outcome::Success);
+        assert!(r.time.is_some());
+    }
+
+    #[test]
+    fn gcp_failures() {
+        let p = parser("gcp-audit");
+        let base = |extra: &str| {
+            format!(
+                r#"{{"protoPayload":{{"serviceName":"storage.googleapis.com","methodName":"storage.objects.get","authenticationInfo":{{"principalEmail":"a@b.c"}},"requestMetadata":{{"callerIp":"1.2.3.4"}}{extra}}},"timestamp":"2021-01-01T00:00:00.123456789Z"}}"#
+            )
+        };
+        let r = record(&p, &base(""));
+        assert_eq!(r.event, "storage.googleapis.com:storage.objects.get");
+        assert_eq!(r.outcome, Outcome::Success);
+        assert_eq!(r.user, "a@b.c");
+        let outcome = |extra: &str| record(&p, &base(extra)).outcome;
+        assert_eq!(outcome(r#","status":{}"#), Outcome::Success);
+        assert_eq!(outcome(r#","status":{"code":0}"#), Outcome::Success);
+        assert_eq!(
+            outcome(r#","status":{"code":7,"message":"PERMISSION_DENIED"}"#),
+            Outcome::AuthorizationFailure
+        );
+        assert_eq!(
+            outcome(r#","status":{"code":16}"#),
+            Outcome::AuthenticationFailure
+        );
+        assert_eq!(outcome(r#","status":{"code":5}"#), Outcome::OtherFailure);
+        assert_eq!(
+            outcome(
+                r#","authorizationInfo":[{"granted":true},{"permission":"x"},{"granted":false}]"#
+            ),
+            Outcome::AuthorizationFailure
+        );
+        assert_eq!(
+            outcome(r#","authorizationInfo":[{"granted":true},{"permission":"x"}]"#),
+            Outcome::Success
+        );
+    }
+
+    #[test]
+    fn vault_pairs_and_identity() {
+        let p = parser("vault-audit");
+        let Parsed::Record { record, pair, .. } = parsed(
+            &p,
+            r#"{"time":"2019-11-05T00:40:27.638711Z","type":"request","auth":{"display_name":""},"request":{"id":"r1","operation":"update","path":"auth/userpass/login/bob","remote_address":"10.0.0.9"},"error":""}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(pair, Some(PairSide::Request("r1".into())));
+        assert_eq!(record.user, "unknown_user");
+        assert_eq!(record.user_kind, UserKind::Unknown);
+        assert_eq!(record.event, "update auth/userpass/login/bob");
+        assert_eq!(record.outcome, Outcome::Success);
+        let Parsed::Record { record, pair, .. } = parsed(
+            &p,
+            r#"{"time":"2019-11-05T00:40:27.7Z","type":"response","auth":{},"request":{"id":"r1","operation":"update","path":"auth/userpass/login/bob","remote_address":"10.0.0.9"},"error":"invalid username or password"}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(pair, Some(PairSide::Response("r1".into())));
+        assert_eq!(record.outcome, Outcome::AuthenticationFailure);
+        let r = self::record(
+            &p,
+            r#"{"type":"response","auth":{"display_name":"token"},"request":{"id":"r2","operation":"read","path":"secret/data/x"},"error":"1 error occurred:\n\t* permission denied\n\n"}"#,
+        );
+        assert_eq!(r.outcome, Outcome::AuthorizationFailure);
+        assert_eq!(r.user, "token");
+    }
+
+    #[test]
+    fn caddy_skips_non_access_records_and_fails_status_0() {
+        let p = parser("caddy");
+        assert_eq!(
+            parsed(&p, r#"{"level":"info","ts":1.5,"logger":"tls","msg":"x"}"#),
+            Parsed::Skipped
+        );
+        assert_eq!(
+            parsed(&p, r#"{"level":"info","ts":1.5,"msg":"x"}"#),
+            Parsed::Skipped
+        );
+        let access = |status: u32, user: &str| {
+            format!(
+                r#"{{"ts":1716723772.6014807,"logger":"http.log.access.log0","request":{{"remote_ip":"10.5.1.1","client_ip":"10.10.10.117","method":"GET","uri":"/a/12?x"}},"user_id":"{user}","status":{status}}}"#
+            )
+        };
+        let r = record(&p, &access(0, ""));
+        assert_eq!(r.outcome, Outcome::OtherFailure);
+        assert_eq!(r.user_kind, UserKind::Missing);
+        assert_eq!(r.event, "GET /a/:id");
+        assert_eq!(r.ip.as_deref(), Some("10.10.10.117"));
+        assert_eq!(r.time.unwrap().to_string(), "2024-05-26T11:42:52.601Z");
+        let r = record(&p, &access(401, ""));
+        assert_eq!(r.outcome, Outcome::AuthenticationFailure);
+        let r = record(&p, &access(200, "Bob"));
+        assert_eq!((r.user.as_ref(), r.outcome), ("Bob", Outcome::Success));
+    }
+
+    #[test]
+    fn traefik_fields() {
+        let p = parser("traefik");
+        let r = record(
+            &p,
+            r#"{"ClientHost":"192.168.1.100,10.0.0.50","ClientUsername":"-","DownstreamStatus":404,"RequestMethod":"GET","RequestPath":"/x/1","time":"2025-09-05T13:53:40+01:00"}"#,
+        );
+        assert_eq!(r.user_kind, UserKind::Missing);
+        assert_eq!(r.ip.as_deref(), Some("192.168.1.100"));
+        assert_eq!(r.event, "GET /x/:id");
+        assert_eq!(r.outcome, Outcome::OtherFailure);
+        assert_eq!(r.time.unwrap().to_string(), "2025-09-05T12:53:40.000Z");
+    }
+
+    #[test]
+    fn docker_json_file_wrapper_is_unwrapped() {
+        let p = parser("generic");
+        let r = record(
+            &p,
+            r#"{"log":"{\"user\":\"alice\",\"status\":403}\n","stream":"stdout","time":"2024-01-01T00:00:00Z"}"#,
+        );
+        assert_eq!(
+            (r.user.as_ref(), r.outcome),
+            ("alice", Outcome::AuthorizationFailure)
+        );
+        // A log line that is not an object stays as it is.
+        let r = record(&p, r#"{"log":"hello\n","stream":"stdout","user":"x"}"#);
+        assert_eq!(r.user, "x");
+        assert!(parser("k8s-audit").detects(
+            br#"{"log":"{\"auditID\":\"a\",\"verb\":\"get\",\"requestURI\":\"/\"}\n","stream":"stdout"}"#
+        ));
+    }
+
+    #[test]
+    fn detection_needs_every_condition() {
+        let k8s = parser("k8s-audit");
+        assert!(k8s.detects(br#"{"auditID":"a","verb":"get","requestURI":"/"}"#));
+        assert!(!k8s.detects(br#"{"auditID":"a","verb":"get"}"#));
+        assert!(!k8s.detects(br#"{"kind": 0}"#));
+        assert!(!k8s.detects(b"not json"));
+        assert!(!parser("generic").detects(br#"{"user":"a"}"#));
+        let caddy = parser("caddy");
+        assert!(caddy.detects(br#"{"ts":1,"logger":"http.log.access.log0"}"#));
+        assert!(!caddy.detects(br#"{"ts":1,"logger":"tls"}"#));
+    }
+
+    #[test]
+    fn records_that_match_no_role_are_flagged() {
+        let p = parser("generic");
+        let Parsed::Record { matched, .. } = parsed(&p, r#"{"kind":0}"#) else {
+            panic!()
+        };
+        assert!(!matched);
+        let Parsed::Record { matched, .. } = parsed(&p, r#"{"ts":1}"#) else {
+            panic!()
+        };
+        assert!(matched);
+    }
+
+    #[test]
+    fn a_format_file_with_conditions() {
+        let format = Format::from_toml(
+            r#"
+name = "teleport"
+description = "Teleport audit events"
+[fields]
+user = ["user"]
+event = ["{event} {code?}"]
+ip = ['["addr.remote"]']
+success = ["success"]
+[users]
+unauthenticated = ["AnonymousUser"]
+[[failure]]
+path = "error"
+contains = "locked"
+kind = "authorization"
+"#,
+            "t.toml",
+        )
+        .unwrap();
+        let p = Parser::new(
+            &format,
+            &FieldOverrides::default(),
+            UnknownUsers::new([]),
+            IpList::First,
+        )
+        .unwrap();
+        let r = record(
+            &p,
+            r#"{"user":"AnonymousUser","event":"user.login","code":"T1000W","success":false,"addr.remote":"1.2.3.4:3025"}"#,
+        );
+        assert_eq!(r.event, "user.login T1000W");
+        assert_eq!(r.user_kind, UserKind::Unknown);
+        assert_eq!(r.ip.as_deref(), Some("1.2.3.4"));
+        assert_eq!(r.outcome, Outcome::AuthenticationFailure);
+        let r = record(
+            &p,
+            r#"{"user":"bob","event":"user.login","error":"user Locked"}"#,
+        );
+        assert_eq!(r.event, "user.login");
+        assert_eq!(r.outcome, Outcome::AuthorizationFailure);
     }
 }
