@@ -111,7 +111,8 @@ fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
     } else {
         writeln!(out, "Files:     {}", s.files.len())?;
         for file in &s.files {
-            let mut counts = vec![format!("{} records", file.records)];
+            let plural = if file.records == 1 { "" } else { "s" };
+            let mut counts = vec![format!("{} record{plural}", file.records)];
             for (n, what) in [
                 (file.malformed, "malformed"),
                 (file.skipped, "skipped"),
