@@ -17,6 +17,9 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 /// How many non-blank lines of a file auto-detection looks at.
 pub const DETECT_LINES: usize = 50;
 
+/// Auto-detection decides sooner when the lines it holds reach this size.
+pub const DETECT_BYTES: usize = 4 * 1024 * 1024;
+
 /// The formats the inputs are read with.
 #[derive(Debug)]
 pub enum Formats {
@@ -123,6 +126,7 @@ impl<'f> Run<'f> {
             Formats::Auto { .. } => None,
         };
         let mut held: Vec<Held> = Vec::new();
+        let mut held_bytes = 0usize;
         let mut each = |line: Line<'_>| {
             if let Some(p) = parser {
                 self.line(p, file, line, &mut scratch);
@@ -136,11 +140,12 @@ impl<'f> Run<'f> {
                         self.files[file as usize].blank += 1;
                         return;
                     }
+                    held_bytes += bytes.len();
                     held.push(Held::Text(number, bytes.to_vec()));
                 }
                 Line::TooLong { number } => held.push(Held::TooLong(number)),
             }
-            if held.len() >= DETECT_LINES {
+            if held.len() >= DETECT_LINES || held_bytes >= DETECT_BYTES {
                 let p = self.decide(&held);
                 self.replay(p, file, &mut held, &mut scratch);
                 parser = Some(p);
