@@ -71,7 +71,7 @@ pub enum OutputFormat {
 /// The arguments of `report`, as typed.
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// Log files to read, in order, as one log; `-` or none reads standard input
+    /// Log files or directories to read, in order, as one log; `-` or none reads standard input
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -105,7 +105,8 @@ pub struct ReportArgs {
         long = "log-format",
         value_name = "NAME",
         default_value = "auto",
-        conflicts_with = "log_format_file"
+        conflicts_with = "log_format_file",
+        value_parser = log_format_names()
     )]
     pub log_format: String,
 
@@ -122,6 +123,13 @@ pub struct ReportArgs {
     /// Which address of a comma-separated ip list is the ip
     #[arg(long = "ip-list", value_enum, default_value_t = IpListArg::First)]
     pub ip_list: IpListArg,
+}
+
+/// `auto` and the built-in format names, for `--log-format`.
+fn log_format_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        std::iter::once("auto").chain(crate::format::builtin_names()),
+    )
 }
 
 fn parse_field(s: &str) -> Result<(String, String), String> {
@@ -284,6 +292,7 @@ mod tests {
         let c = report(&["--log-format-file", "f.toml"]).unwrap();
         assert_eq!(c.log_format, LogFormat::File("f.toml".into()));
         assert!(report(&["--log-format", "generic", "--log-format-file", "f.toml"]).is_err());
+        assert!(report(&["--log-format", "k8s"]).is_err());
     }
 
     #[test]
