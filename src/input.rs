@@ -199,6 +199,8 @@ pub fn sniff_layout(head: &[u8]) -> Layout {
     let text = &text[start..];
     match text[0] {
         b'[' => Layout::Values,
+        // CloudTrail's S3 objects: `{"Records":[...]}` on one line.
+        b'{' if starts_records(text) => Layout::Values,
         b'{' => {
             let Some(end) = memchr::memchr(b'\n', text) else {
                 // One line (or more than the sniffed bytes): lines.
@@ -660,9 +662,9 @@ impl ValueScanner {
     }
 }
 
-/// Whether `value` is `{ "Records" : [`, white space allowed.
-fn is_records_start(value: &[u8]) -> bool {
-    let mut rest = value;
+/// Whether `text` starts with `{ "Records" : [`, white space allowed.
+fn starts_records(text: &[u8]) -> bool {
+    let mut rest = text;
     for token in [&b"{"[..], b"\"Records\"", b":", b"["] {
         rest = rest.trim_ascii_start();
         match rest.strip_prefix(token) {
@@ -670,7 +672,12 @@ fn is_records_start(value: &[u8]) -> bool {
             None => return false,
         }
     }
-    rest.trim_ascii().is_empty()
+    true
+}
+
+/// Whether `value` is `{ "Records" : [`, white space allowed.
+fn is_records_start(value: &[u8]) -> bool {
+    starts_records(value) && value.last() == Some(&b'[')
 }
 
 fn strip_cr(line: &[u8]) -> &[u8] {
@@ -872,6 +879,8 @@ mod tests {
         assert_eq!(sniff_layout(b"{\"a\":1}"), Layout::Lines);
         assert_eq!(sniff_layout(b"\xEF\xBB\xBF  [\n{}]"), Layout::Values);
         assert_eq!(sniff_layout(b"{\"Records\": [{\n"), Layout::Values);
+        assert_eq!(sniff_layout(b"{\"Records\":[{\"a\":1}]}\n"), Layout::Values);
+        assert_eq!(sniff_layout(b"{\"Recordsx\":[{\"a\":1}]}\n"), Layout::Lines);
         assert_eq!(sniff_layout(b"{\n  \"a\": 1\n}\n"), Layout::Values);
         // A broken first line is a malformed line, not a layout.
         assert_eq!(sniff_layout(b"{\"a\":}\n{}\n"), Layout::Lines);

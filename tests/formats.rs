@@ -760,3 +760,27 @@ fn field_paths_reach_nested_and_dotted_keys() {
         events(&v)
     );
 }
+
+#[test]
+fn cloudtrail_s3_objects_on_one_line() {
+    // What CloudTrail writes to S3: one `{"Records":[...]}` line per object,
+    // gzipped; `zcat *.json.gz` gives one such line per object.
+    let dir = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(sample(
+        "cloudtrail/crowdsec-aws-postexploit-accessdenied.jsonl",
+    ))
+    .unwrap();
+    let records: Vec<&str> = text.lines().collect();
+    let first = format!("{{\"Records\":[{},{}]}}", records[0], records[1]);
+    let second = format!("{{\"Records\":[{},{}]}}", records[2], records[3]);
+    let gz = dir.path().join("object.json.gz");
+    fs::write(&gz, gzip(first.as_bytes())).unwrap();
+    let both = dir.path().join("objects.json");
+    fs::write(&both, format!("{first}\n{second}\n")).unwrap();
+    let (v, _, _) = report(&[], &[gz]);
+    assert_eq!(format_of(&v, 0), "cloudtrail");
+    assert_eq!(counts(&v), [2, 0, 0, 0, 2, 0]);
+    let (v, _, _) = report(&[], &[both]);
+    assert_eq!(format_of(&v, 0), "cloudtrail");
+    assert_eq!(counts(&v), [4, 0, 0, 0, 3, 0]);
+}
