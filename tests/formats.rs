@@ -784,3 +784,26 @@ fn cloudtrail_s3_objects_on_one_line() {
     assert_eq!(format_of(&v, 0), "cloudtrail");
     assert_eq!(counts(&v), [4, 0, 0, 0, 3, 0]);
 }
+
+#[test]
+fn the_readme_format_example_works() {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("```toml\nname = \"teleport\"")
+        .expect("the example")
+        + 8;
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("teleport.toml");
+    fs::write(&f, &readme[start..end]).unwrap();
+    let (v, _, code) = report(
+        &["--log-format-file", f.to_str().unwrap()],
+        &[sample(
+            "auth-provider/crowdsec-teleport-login-failures.jsonl",
+        )],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(format_of(&v, 0), "teleport");
+    assert_eq!(users(&v), rows(&[("Bekekrb", 6, 6)]));
+}
