@@ -306,8 +306,26 @@ pub fn is_log_name(path: &std::path::Path) -> bool {
 /// compose (`name  | {...}`) or CRI (`2025-12-31T17:37:40.49+01:00 stdout F
 /// {...}`). Other lines are returned as they are.
 pub fn strip_container_prefix(line: &[u8]) -> &[u8] {
+    unwrap_container(line).bytes
+}
+
+/// A line without its container prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unwrapped<'a> {
+    pub bytes: &'a [u8],
+    /// A CRI partial line (tag `P`): the runtime split a long line, and the
+    /// next line continues it.
+    pub partial: bool,
+}
+
+/// See [`strip_container_prefix`]; also says whether a CRI line is partial.
+pub fn unwrap_container(line: &[u8]) -> Unwrapped<'_> {
+    let whole = |bytes| Unwrapped {
+        bytes,
+        partial: false,
+    };
     if matches!(line.first(), Some(b'{' | b'[')) {
-        return line;
+        return whole(line);
     }
     // docker compose: a service name, at least one space, `| `.
     if let Some(bar) = memchr::memchr(b'|', line) {
@@ -320,13 +338,13 @@ pub fn strip_container_prefix(line: &[u8]) -> &[u8] {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
             && line.get(bar + 1) == Some(&b' ')
         {
-            return &line[bar + 2..];
+            return whole(&line[bar + 2..]);
         }
     }
     // CRI: an RFC 3339 time, the stream, a tag (F full, P partial), one
     // space each.
     let mut parts = line.splitn(4, |c| *c == b' ');
-    if let (Some(time), Some(stream), Some(tag), Some(rest)) =
+    if let (Some(time), Some(stream), Some(tag), rest) =
         (parts.next(), parts.next(), parts.next(), parts.next())
         && time.len() >= 20
         && time[..4].iter().all(u8::is_ascii_digit)
@@ -334,9 +352,12 @@ pub fn strip_container_prefix(line: &[u8]) -> &[u8] {
         && matches!(stream, b"stdout" | b"stderr")
         && matches!(tag, b"F" | b"P")
     {
-        return rest;
+        return Unwrapped {
+            bytes: rest.unwrap_or_default(),
+            partial: tag == b"P",
+        };
     }
-    line
+    whole(line)
 }
 
 /// One line of an input, without its `\n` or `\r\n`.
@@ -904,6 +925,10 @@ mod tests {
         );
         assert_eq!(strip("{\"a\":\"b | c\"}"), "{\"a\":\"b | c\"}");
         assert_eq!(strip("a|b"), "a|b");
+        let u = unwrap_container(b"2025-12-31T17:37:40.49Z stdout P {\"a\":");
+        assert_eq!((u.bytes, u.partial), (&b"{\"a\":"[..], true));
+        let u = unwrap_container(b"2025-12-31T17:37:40.49Z stdout F");
+        assert_eq!((u.bytes, u.partial), (&b""[..], false));
         assert_eq!(strip("DEBUG: x"), "DEBUG: x");
     }
 

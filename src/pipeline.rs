@@ -58,6 +58,9 @@ struct Run<'f> {
     waiting: FxHashMap<String, Waiting>,
     /// Ids of responses that came before their request.
     answered: FxHashSet<String>,
+    /// A CRI line split by the runtime: its first line, the parts so far,
+    /// and whether they passed the size limit.
+    partial: Option<(u64, Vec<u8>, bool)>,
 }
 
 /// Reads every source in order into one analyzer. An input that cannot be
@@ -70,6 +73,7 @@ pub fn analyze_sources(sources: &[Source], formats: &Formats) -> Outcome {
         files: Vec::new(),
         waiting: FxHashMap::default(),
         answered: FxHashSet::default(),
+        partial: None,
     };
     let mut errors = Vec::new();
     for source in sources {
@@ -163,6 +167,16 @@ impl<'f> Run<'f> {
         }
         if let Some(p) = parser {
             self.files[file as usize].format = Some(p.name().to_string());
+            // A split line whose last part never came.
+            if let Some((start, bytes, too_long)) = self.partial.take() {
+                self.record(
+                    p,
+                    Position { file, line: start },
+                    &bytes,
+                    too_long,
+                    &mut scratch,
+                );
+            }
         }
         result
     }
@@ -231,7 +245,47 @@ impl<'f> Run<'f> {
             self.files[file as usize].blank += 1;
             return;
         }
-        let bytes = input::strip_container_prefix(bytes);
+        let unwrapped = input::unwrap_container(bytes);
+        if unwrapped.partial || self.partial.is_some() {
+            let (_, joined, too_long) = self
+                .partial
+                .get_or_insert_with(|| (number, Vec::new(), false));
+            if joined.len() + unwrapped.bytes.len() > MAX_LINE_BYTES {
+                *too_long = true;
+                joined.clear();
+            } else if !*too_long {
+                joined.extend_from_slice(unwrapped.bytes);
+            }
+            if unwrapped.partial {
+                return;
+            }
+            let (start, joined, too_long) = self.partial.take().expect("just set");
+            self.record(
+                parser,
+                Position { file, line: start },
+                &joined,
+                too_long,
+                scratch,
+            );
+            return;
+        }
+        self.record(parser, position, unwrapped.bytes, false, scratch);
+    }
+
+    /// Reads one record's text under `parser`.
+    fn record(
+        &mut self,
+        parser: &Parser,
+        position: Position,
+        bytes: &[u8],
+        too_long: bool,
+        scratch: &mut Scratch,
+    ) {
+        let file = position.file;
+        if too_long {
+            self.malformed(position, LineError::TooLong(MAX_LINE_BYTES));
+            return;
+        }
         match parser.parse(bytes, scratch) {
             Ok(Parsed::Record {
                 record,
