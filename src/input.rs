@@ -459,6 +459,62 @@ pub fn for_each_line(
     Ok(())
 }
 
+/// Turns the lines of one input into log lines: container prefixes removed
+/// and CRI partial lines joined.
+#[derive(Debug, Default)]
+pub struct Unwrapper {
+    /// The first line of a split line, its parts so far, and whether they
+    /// passed the size limit.
+    pending: Option<(u64, Vec<u8>, bool)>,
+}
+
+/// What [`Unwrapper::push`] made of a line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LogLine<'a> {
+    /// A log line and the line it starts on.
+    Borrowed(u64, &'a [u8]),
+    /// Parts joined into one log line, at the line of the first part.
+    Joined(u64, Vec<u8>),
+    /// Parts that together passed the size limit.
+    TooLong(u64),
+    /// A part; the line goes on in the next.
+    Pending,
+}
+
+impl Unwrapper {
+    /// Takes one line of the input.
+    pub fn push<'a>(&mut self, number: u64, line: &'a [u8], max: usize) -> LogLine<'a> {
+        let u = unwrap_container(line);
+        if !u.partial && self.pending.is_none() {
+            return LogLine::Borrowed(number, u.bytes);
+        }
+        let (_, joined, too_long) = self
+            .pending
+            .get_or_insert_with(|| (number, Vec::new(), false));
+        if joined.len() + u.bytes.len() > max {
+            *too_long = true;
+            *joined = Vec::new();
+        } else if !*too_long {
+            joined.extend_from_slice(u.bytes);
+        }
+        if u.partial {
+            return LogLine::Pending;
+        }
+        self.finish().unwrap_or(LogLine::Pending)
+    }
+
+    /// The parts of a line whose last part never came, if any.
+    pub fn finish(&mut self) -> Option<LogLine<'static>> {
+        self.pending.take().map(|(start, joined, too_long)| {
+            if too_long {
+                LogLine::TooLong(start)
+            } else {
+                LogLine::Joined(start, joined)
+            }
+        })
+    }
+}
+
 /// Reads a stream of JSON values spread over lines, calling `each` with
 /// each value and the line it starts on: the elements of a top-level array,
 /// the records of `{"Records":[...]}`, or whole objects one after another.
@@ -930,6 +986,42 @@ mod tests {
         let u = unwrap_container(b"2025-12-31T17:37:40.49Z stdout F");
         assert_eq!((u.bytes, u.partial), (&b""[..], false));
         assert_eq!(strip("DEBUG: x"), "DEBUG: x");
+    }
+
+    #[test]
+    fn cri_parts_are_joined() {
+        let mut u = Unwrapper::default();
+        let t = "2024-01-01T00:00:00.000000001Z";
+        assert_eq!(
+            u.push(1, format!("{t} stdout F {{}}").as_bytes(), 100),
+            LogLine::Borrowed(1, b"{}")
+        );
+        assert_eq!(
+            u.push(2, format!("{t} stdout P {{\"a\"").as_bytes(), 100),
+            LogLine::Pending
+        );
+        assert_eq!(
+            u.push(3, format!("{t} stdout P :1").as_bytes(), 100),
+            LogLine::Pending
+        );
+        assert_eq!(
+            u.push(4, format!("{t} stdout F }}").as_bytes(), 100),
+            LogLine::Joined(2, b"{\"a\":1}".to_vec())
+        );
+        assert_eq!(
+            u.push(5, format!("{t} stdout P 123456").as_bytes(), 10),
+            LogLine::Pending
+        );
+        assert_eq!(
+            u.push(6, format!("{t} stdout F 123456").as_bytes(), 10),
+            LogLine::TooLong(5)
+        );
+        assert_eq!(
+            u.push(7, format!("{t} stdout P {{").as_bytes(), 10),
+            LogLine::Pending
+        );
+        assert_eq!(u.finish(), Some(LogLine::Joined(7, b"{".to_vec())));
+        assert_eq!(u.finish(), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::analyze::Analyzer;
 use crate::detect::Position;
-use crate::input::{self, InputError, Layout, Line, Source};
+use crate::input::{self, InputError, Layout, Line, LogLine, Source};
 use crate::parse::{LineError, PairSide, Parsed, Parser, Record, Scratch};
 use crate::report::FileSummary;
 
@@ -58,9 +58,6 @@ struct Run<'f> {
     waiting: FxHashMap<String, Waiting>,
     /// Ids of responses that came before their request.
     answered: FxHashSet<String>,
-    /// A CRI line split by the runtime: its first line, the parts so far,
-    /// and whether they passed the size limit.
-    partial: Option<(u64, Vec<u8>, bool)>,
 }
 
 /// Reads every source in order into one analyzer. An input that cannot be
@@ -73,7 +70,6 @@ pub fn analyze_sources(sources: &[Source], formats: &Formats) -> Outcome {
         files: Vec::new(),
         waiting: FxHashMap::default(),
         answered: FxHashSet::default(),
-        partial: None,
     };
     let mut errors = Vec::new();
     for source in sources {
@@ -131,53 +127,60 @@ impl<'f> Run<'f> {
         };
         let mut held: Vec<Held> = Vec::new();
         let mut held_bytes = 0usize;
-        let mut each = |line: Line<'_>| {
+        let mut unwrapper = input::Unwrapper::default();
+        let mut take = |run: &mut Self, log_line: LogLine<'_>, scratch: &mut Scratch| {
             if let Some(p) = parser {
-                self.line(p, file, line, &mut scratch);
+                run.log_line(p, file, log_line, scratch);
                 return;
             }
-            match line {
-                Line::Text { bytes, number } => {
-                    if layout == Layout::Lines && input::is_blank(bytes) {
-                        // Blank lines do not help deciding: count them now.
-                        self.analyzer.add_blank();
-                        self.files[file as usize].blank += 1;
-                        return;
-                    }
+            match log_line {
+                LogLine::Borrowed(number, bytes) => {
                     held_bytes += bytes.len();
                     held.push(Held::Text(number, bytes.to_vec()));
                 }
-                Line::TooLong { number } => held.push(Held::TooLong(number)),
+                LogLine::Joined(number, bytes) => {
+                    held_bytes += bytes.len();
+                    held.push(Held::Text(number, bytes));
+                }
+                LogLine::TooLong(number) => held.push(Held::TooLong(number)),
+                LogLine::Pending => return,
             }
             if held.len() >= DETECT_LINES || held_bytes >= DETECT_BYTES {
-                let p = self.decide(&held);
-                self.replay(p, file, &mut held, &mut scratch);
+                let p = run.decide(&held);
+                run.replay(p, file, &mut held, scratch);
                 parser = Some(p);
             }
+        };
+        let mut each = |line: Line<'_>| match line {
+            Line::Text { number, bytes } => {
+                if layout == Layout::Lines && input::is_blank(bytes) {
+                    self.analyzer.add_blank();
+                    self.files[file as usize].blank += 1;
+                    return;
+                }
+                let log_line = unwrapper.push(number, bytes, MAX_LINE_BYTES);
+                take(self, log_line, &mut scratch);
+            }
+            Line::TooLong { number } => take(self, LogLine::TooLong(number), &mut scratch),
         };
         let result = match layout {
             Layout::Lines => input::for_each_line(reader, MAX_LINE_BYTES, &mut each),
             Layout::Values => input::for_each_value(reader, MAX_LINE_BYTES, &mut each),
         };
-        if parser.is_none() {
-            // The end (or a read error) came before the detection lines.
-            let p = self.decide(&held);
-            self.replay(p, file, &mut held, &mut scratch);
-            parser = Some(p);
+        // A split line whose last part never came.
+        if let Some(rest) = unwrapper.finish() {
+            take(self, rest, &mut scratch);
         }
-        if let Some(p) = parser {
-            self.files[file as usize].format = Some(p.name().to_string());
-            // A split line whose last part never came.
-            if let Some((start, bytes, too_long)) = self.partial.take() {
-                self.record(
-                    p,
-                    Position { file, line: start },
-                    &bytes,
-                    too_long,
-                    &mut scratch,
-                );
+        let p = match parser {
+            Some(p) => p,
+            None => {
+                // The end (or a read error) came before the detection lines.
+                let p = self.decide(&held);
+                self.replay(p, file, &mut held, &mut scratch);
+                p
             }
-        }
+        };
+        self.files[file as usize].format = Some(p.name().to_string());
         result
     }
 
@@ -195,9 +198,7 @@ impl<'f> Run<'f> {
                     let hits = held
                         .iter()
                         .filter(|h| match h {
-                            Held::Text(_, bytes) => {
-                                candidate.detects(input::strip_container_prefix(bytes))
-                            }
+                            Held::Text(_, bytes) => candidate.detects(bytes),
                             Held::TooLong(_) => false,
                         })
                         .count();
@@ -213,79 +214,34 @@ impl<'f> Run<'f> {
     fn replay(&mut self, p: &Parser, file: u32, held: &mut Vec<Held>, scratch: &mut Scratch) {
         for h in held.drain(..) {
             match h {
-                Held::Text(number, bytes) => self.line(
-                    p,
-                    file,
-                    Line::Text {
-                        number,
-                        bytes: &bytes,
-                    },
-                    scratch,
-                ),
-                Held::TooLong(number) => self.line(p, file, Line::TooLong { number }, scratch),
+                Held::Text(number, bytes) => {
+                    self.log_line(p, file, LogLine::Borrowed(number, &bytes), scratch)
+                }
+                Held::TooLong(number) => self.log_line(p, file, LogLine::TooLong(number), scratch),
             }
         }
     }
 
-    /// Reads one line under `parser`.
-    fn line(&mut self, parser: &Parser, file: u32, line: Line<'_>, scratch: &mut Scratch) {
-        let (number, bytes) = match line {
-            Line::Text { number, bytes } => (number, bytes),
-            Line::TooLong { number } => {
-                self.malformed(
-                    Position { file, line: number },
-                    LineError::TooLong(MAX_LINE_BYTES),
-                );
-                return;
+    /// Reads one log line under `parser`.
+    fn log_line(&mut self, parser: &Parser, file: u32, line: LogLine<'_>, scratch: &mut Scratch) {
+        match line {
+            LogLine::Borrowed(number, bytes) => {
+                self.record(parser, Position { file, line: number }, bytes, scratch)
             }
-        };
-        let position = Position { file, line: number };
-        if input::is_blank(bytes) {
-            self.analyzer.add_blank();
-            self.files[file as usize].blank += 1;
-            return;
+            LogLine::Joined(number, bytes) => {
+                self.record(parser, Position { file, line: number }, &bytes, scratch)
+            }
+            LogLine::TooLong(number) => self.malformed(
+                Position { file, line: number },
+                LineError::TooLong(MAX_LINE_BYTES),
+            ),
+            LogLine::Pending => {}
         }
-        let unwrapped = input::unwrap_container(bytes);
-        if unwrapped.partial || self.partial.is_some() {
-            let (_, joined, too_long) = self
-                .partial
-                .get_or_insert_with(|| (number, Vec::new(), false));
-            if joined.len() + unwrapped.bytes.len() > MAX_LINE_BYTES {
-                *too_long = true;
-                joined.clear();
-            } else if !*too_long {
-                joined.extend_from_slice(unwrapped.bytes);
-            }
-            if unwrapped.partial {
-                return;
-            }
-            let (start, joined, too_long) = self.partial.take().expect("just set");
-            self.record(
-                parser,
-                Position { file, line: start },
-                &joined,
-                too_long,
-                scratch,
-            );
-            return;
-        }
-        self.record(parser, position, unwrapped.bytes, false, scratch);
     }
 
     /// Reads one record's text under `parser`.
-    fn record(
-        &mut self,
-        parser: &Parser,
-        position: Position,
-        bytes: &[u8],
-        too_long: bool,
-        scratch: &mut Scratch,
-    ) {
+    fn record(&mut self, parser: &Parser, position: Position, bytes: &[u8], scratch: &mut Scratch) {
         let file = position.file;
-        if too_long {
-            self.malformed(position, LineError::TooLong(MAX_LINE_BYTES));
-            return;
-        }
         match parser.parse(bytes, scratch) {
             Ok(Parsed::Record {
                 record,

@@ -807,3 +807,26 @@ fn the_readme_format_example_works() {
     assert_eq!(format_of(&v, 0), "teleport");
     assert_eq!(users(&v), rows(&[("Bekekrb", 6, 6)]));
 }
+
+#[test]
+fn cri_split_kubernetes_events_are_joined_and_detected() {
+    // containerd splits long lines into P parts closed by an F part.
+    let text = fs::read_to_string(sample("k8s-audit/audit2rbac-demo.jsonl")).unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        let (a, rest) = line.split_at(100);
+        let (b, c) = rest.split_at(200);
+        for (tag, part) in [("P", a), ("P", b), ("F", c)] {
+            out.push_str(&format!(
+                "2024-01-01T00:00:00.000000001Z stdout {tag} {part}\n"
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kube-apiserver.log");
+    fs::write(&path, out).unwrap();
+    let (v, err, code) = report(&[], std::slice::from_ref(&path));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(format_of(&v, 0), "k8s-audit");
+    assert_eq!(counts(&v), [37, 0, 0, 0, 11, 0]);
+}
