@@ -459,8 +459,8 @@ pub fn for_each_line(
     Ok(())
 }
 
-/// Turns the lines of one input into log lines: container prefixes removed
-/// and CRI partial lines joined.
+/// Turns the lines of one input into log lines: container prefixes removed,
+/// docker json-file records unwrapped, and lines the runtime split joined.
 #[derive(Debug, Default)]
 pub struct Unwrapper {
     /// The first line of a split line, its parts so far, and whether they
@@ -473,31 +473,62 @@ pub struct Unwrapper {
 pub enum LogLine<'a> {
     /// A log line and the line it starts on.
     Borrowed(u64, &'a [u8]),
-    /// Parts joined into one log line, at the line of the first part.
-    Joined(u64, Vec<u8>),
+    /// A log line taken out of a wrapper, or joined from parts (at the line
+    /// of the first part).
+    Owned(u64, Vec<u8>),
     /// Parts that together passed the size limit.
     TooLong(u64),
     /// A part; the line goes on in the next.
     Pending,
 }
 
+/// A line of docker's json-file log driver.
+#[derive(serde::Deserialize)]
+struct DockerLine {
+    log: String,
+    #[allow(dead_code)]
+    stream: serde::de::IgnoredAny,
+}
+
 impl Unwrapper {
     /// Takes one line of the input.
     pub fn push<'a>(&mut self, number: u64, line: &'a [u8], max: usize) -> LogLine<'a> {
+        // docker json-file: `{"log":"{...}\n","stream":"stdout","time":...}`;
+        // a `log` without its final newline is continued in the next line.
+        if line.starts_with(b"{\"log\":")
+            && let Ok(d) = serde_json::from_slice::<DockerLine>(line)
+        {
+            let complete = d.log.ends_with('\n');
+            if complete && self.pending.is_none() {
+                return if d.log.trim_start().starts_with('{') {
+                    LogLine::Owned(number, d.log.trim_end().as_bytes().to_vec())
+                } else {
+                    // Not a JSON object: the line is read as it is.
+                    LogLine::Borrowed(number, line)
+                };
+            }
+            let part = if complete { d.log.trim_end() } else { &d.log };
+            return self.part(number, part.as_bytes(), !complete, max);
+        }
         let u = unwrap_container(line);
         if !u.partial && self.pending.is_none() {
             return LogLine::Borrowed(number, u.bytes);
         }
+        self.part(number, u.bytes, u.partial, max)
+    }
+
+    /// Adds a part of a split line; `more` when the line goes on.
+    fn part<'a>(&mut self, number: u64, bytes: &[u8], more: bool, max: usize) -> LogLine<'a> {
         let (_, joined, too_long) = self
             .pending
             .get_or_insert_with(|| (number, Vec::new(), false));
-        if joined.len() + u.bytes.len() > max {
+        if joined.len() + bytes.len() > max {
             *too_long = true;
             *joined = Vec::new();
         } else if !*too_long {
-            joined.extend_from_slice(u.bytes);
+            joined.extend_from_slice(bytes);
         }
-        if u.partial {
+        if more {
             return LogLine::Pending;
         }
         self.finish().unwrap_or(LogLine::Pending)
@@ -509,7 +540,7 @@ impl Unwrapper {
             if too_long {
                 LogLine::TooLong(start)
             } else {
-                LogLine::Joined(start, joined)
+                LogLine::Owned(start, joined)
             }
         })
     }
@@ -1006,7 +1037,7 @@ mod tests {
         );
         assert_eq!(
             u.push(4, format!("{t} stdout F }}").as_bytes(), 100),
-            LogLine::Joined(2, b"{\"a\":1}".to_vec())
+            LogLine::Owned(2, b"{\"a\":1}".to_vec())
         );
         assert_eq!(
             u.push(5, format!("{t} stdout P 123456").as_bytes(), 10),
@@ -1020,8 +1051,34 @@ mod tests {
             u.push(7, format!("{t} stdout P {{").as_bytes(), 10),
             LogLine::Pending
         );
-        assert_eq!(u.finish(), Some(LogLine::Joined(7, b"{".to_vec())));
+        assert_eq!(u.finish(), Some(LogLine::Owned(7, b"{".to_vec())));
         assert_eq!(u.finish(), None);
+    }
+
+    #[test]
+    fn docker_json_file_lines_are_unwrapped_and_joined() {
+        let mut u = Unwrapper::default();
+        assert_eq!(
+            u.push(
+                1,
+                br#"{"log":"{\"a\":1}\n","stream":"stdout","time":"t"}"#,
+                100
+            ),
+            LogLine::Owned(1, b"{\"a\":1}".to_vec())
+        );
+        let text = br#"{"log":"hello\n","stream":"stderr","time":"t"}"#;
+        assert_eq!(u.push(2, text, 100), LogLine::Borrowed(2, &text[..]));
+        assert_eq!(
+            u.push(3, br#"{"log":"{\"a\":","stream":"stdout","time":"t"}"#, 100),
+            LogLine::Pending
+        );
+        assert_eq!(
+            u.push(4, br#"{"log":"2}\n","stream":"stdout","time":"t"}"#, 100),
+            LogLine::Owned(3, b"{\"a\":2}".to_vec())
+        );
+        // Not the wrapper (no stream): the line itself.
+        let other = br#"{"log":"{}\n","user":"x"}"#;
+        assert_eq!(u.push(5, other, 100), LogLine::Borrowed(5, &other[..]));
     }
 
     #[test]

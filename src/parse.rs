@@ -235,7 +235,6 @@ pub enum LineError {
 #[derive(Debug, Default)]
 pub struct Scratch {
     event: String,
-    inner: String,
 }
 
 /// A role's source, compiled against the parser's path tree.
@@ -279,8 +278,6 @@ pub struct Parser {
     skip: Vec<Check>,
     failure: Vec<(Check, Outcome)>,
     pair: Option<PairRule>,
-    docker_log: Target,
-    docker_stream: Target,
     unknown: UnknownUsers,
     ip_list: IpList,
 }
@@ -374,8 +371,6 @@ impl Parser {
             }),
             None => None,
         };
-        let docker_log = tree.add(&Path::parse("log").map_err(bad)?);
-        let docker_stream = tree.add(&Path::parse("stream").map_err(bad)?);
         Ok(Parser {
             name: format.name.clone(),
             tree,
@@ -390,8 +385,6 @@ impl Parser {
             skip,
             failure,
             pair,
-            docker_log,
-            docker_stream,
             unknown,
             ip_list,
         })
@@ -414,17 +407,10 @@ impl Parser {
         line: &'a [u8],
         scratch: &'a mut Scratch,
     ) -> Result<Parsed<'a>, LineError> {
-        let Scratch { event, inner } = scratch;
         let text =
             std::str::from_utf8(line).map_err(|e| LineError::InvalidUtf8(e.valid_up_to()))?;
-        let mut caps = self.capture(text)?;
-        if let Some(wrapped) = self.docker_inner(&caps) {
-            inner.clear();
-            inner.push_str(&wrapped);
-            let inner: &'a String = inner;
-            caps = self.capture(inner.trim_end())?;
-        }
-        Ok(self.interpret(&caps, event))
+        let caps = self.capture(text)?;
+        Ok(self.interpret(&caps, &mut scratch.event))
     }
 
     /// Whether the line is a record of this format, as its `[[detect]]`
@@ -439,17 +425,6 @@ impl Parser {
         let Ok(caps) = self.capture(text) else {
             return false;
         };
-        let inner;
-        let caps = match self.docker_inner(&caps) {
-            Some(wrapped) => {
-                inner = wrapped.into_owned();
-                match self.capture(inner.trim_end()) {
-                    Ok(c) => c,
-                    Err(_) => return false,
-                }
-            }
-            None => caps,
-        };
         self.detect.iter().all(|c| self.holds(&caps, c))
     }
 
@@ -457,30 +432,6 @@ impl Parser {
         self.tree
             .capture(text)
             .map_err(|err| describe_error(text, err))
-    }
-
-    /// The record inside docker's json-file wrapper
-    /// (`{"log":"{...}\n","stream":"stdout","time":...}`), if this is one.
-    fn docker_inner<'a>(&self, caps: &Captures<'a>) -> Option<Cow<'a, str>> {
-        let mut stream = false;
-        self.tree.each(caps, &self.docker_stream, &mut |_| {
-            stream = true;
-            true
-        });
-        if !stream {
-            return None;
-        }
-        let mut log = None;
-        self.tree.each(caps, &self.docker_log, &mut |raw| {
-            if let Scalar::Str(s) = Scalar::of(raw)
-                && s.trim_start().starts_with('{')
-            {
-                log = Some(s);
-                return true;
-            }
-            false
-        });
-        log
     }
 
     /// Whether a condition holds on a record.
@@ -1450,25 +1401,6 @@ mod format_tests {
         assert_eq!(r.event, "GET /x/:id");
         assert_eq!(r.outcome, Outcome::OtherFailure);
         assert_eq!(r.time.unwrap().to_string(), "2025-09-05T12:53:40.000Z");
-    }
-
-    #[test]
-    fn docker_json_file_wrapper_is_unwrapped() {
-        let p = parser("generic");
-        let r = record(
-            &p,
-            r#"{"log":"{\"user\":\"alice\",\"status\":403}\n","stream":"stdout","time":"2024-01-01T00:00:00Z"}"#,
-        );
-        assert_eq!(
-            (r.user.as_ref(), r.outcome),
-            ("alice", Outcome::AuthorizationFailure)
-        );
-        // A log line that is not an object stays as it is.
-        let r = record(&p, r#"{"log":"hello\n","stream":"stdout","user":"x"}"#);
-        assert_eq!(r.user, "x");
-        assert!(parser("k8s-audit").detects(
-            br#"{"log":"{\"auditID\":\"a\",\"verb\":\"get\",\"requestURI\":\"/\"}\n","stream":"stdout"}"#
-        ));
     }
 
     #[test]

@@ -138,7 +138,7 @@ impl<'f> Run<'f> {
                     held_bytes += bytes.len();
                     held.push(Held::Text(number, bytes.to_vec()));
                 }
-                LogLine::Joined(number, bytes) => {
+                LogLine::Owned(number, bytes) => {
                     held_bytes += bytes.len();
                     held.push(Held::Text(number, bytes));
                 }
@@ -228,7 +228,7 @@ impl<'f> Run<'f> {
             LogLine::Borrowed(number, bytes) => {
                 self.record(parser, Position { file, line: number }, bytes, scratch)
             }
-            LogLine::Joined(number, bytes) => {
+            LogLine::Owned(number, bytes) => {
                 self.record(parser, Position { file, line: number }, &bytes, scratch)
             }
             LogLine::TooLong(number) => self.malformed(
