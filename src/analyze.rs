@@ -8,6 +8,7 @@
 //! unknown users, authentication and authorization failures of known users,
 //! and successes of known users (for `success_after_failures`).
 
+use std::collections::BTreeMap;
 use std::io;
 use std::ops::AddAssign;
 
@@ -17,7 +18,9 @@ use std::time::Duration;
 
 use crate::detect::{self, Evidence, EvidenceSet, Names, Position, SuccessWindows};
 use crate::parse::{LineError, Outcome, Record, UserKind};
-use crate::report::{EventRow, IpRow, Report, SCHEMA_VERSION, Summary, TimeRange, UserRow};
+use crate::report::{
+    EventRow, FileSummary, IpRow, Report, SCHEMA_VERSION, Summary, TimeRange, UserRow,
+};
 use crate::rules::RuleSet;
 use crate::spill::{IdMaps, SuccessLog};
 use crate::timeline;
@@ -137,6 +140,7 @@ struct Totals {
     records: u64,
     malformed: u64,
     blank: u64,
+    skipped: u64,
     untimed: u64,
     failures: u64,
     filtered_out: u64,
@@ -150,6 +154,7 @@ impl AddAssign for Totals {
         self.filtered_out += o.filtered_out;
         self.malformed += o.malformed;
         self.blank += o.blank;
+        self.skipped += o.skipped;
         self.untimed += o.untimed;
         self.failures += o.failures;
         self.first = min_time(self.first, o.first);
@@ -270,6 +275,12 @@ impl Analyzer {
         list.push(evidence);
     }
 
+    /// The time of the newest timed record so far (relative `--since` and
+    /// `--until` count back from it).
+    pub fn newest(&self) -> Option<Timestamp> {
+        self.totals.last
+    }
+
     /// Counts a record that the filters left out.
     pub fn add_filtered_out(&mut self) {
         self.totals.filtered_out += 1;
@@ -278,6 +289,11 @@ impl Analyzer {
     /// Counts a blank line.
     pub fn add_blank(&mut self) {
         self.totals.blank += 1;
+    }
+
+    /// Counts a record its format skips.
+    pub fn add_skipped(&mut self) {
+        self.totals.skipped += 1;
     }
 
     /// Counts a malformed line, keeping the first few for the listing.
@@ -337,7 +353,12 @@ impl Analyzer {
 
     /// Runs the rules and sorts everything into the final report. Fails only
     /// if the successes kept on disk cannot be read back.
-    pub fn finish(mut self, files: Vec<String>, settings: &FinishSettings) -> io::Result<Report> {
+    pub fn finish(
+        mut self,
+        files: Vec<FileSummary>,
+        skipped_files: u64,
+        settings: &FinishSettings,
+    ) -> io::Result<Report> {
         for list in self.evidence.lists_mut() {
             list.sort_by_key(|e| (e.time, e.position));
         }
@@ -345,6 +366,15 @@ impl Analyzer {
         if !windows.is_empty() {
             self.evidence.successes =
                 std::mem::take(&mut self.successes).select(|e| windows.contains(e))?;
+        }
+        let mut formats: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in &files {
+            if let Some(format) = &f.format {
+                formats
+                    .entry(format.clone())
+                    .or_default()
+                    .push(f.path.clone());
+            }
         }
 
         let mut user_events = vec![0u64; self.users.rows.len()];
@@ -417,9 +447,12 @@ impl Analyzer {
             schema_version: SCHEMA_VERSION,
             summary: Summary {
                 files,
+                formats,
                 records: t.records,
                 malformed: t.malformed,
                 blank: t.blank,
+                skipped: t.skipped,
+                skipped_files,
                 untimed: t.untimed,
                 failures: t.failures,
                 first: t.first,
@@ -449,7 +482,8 @@ pub struct FinishSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{FieldMap, Parser, UnknownUsers};
+    use crate::format::Format;
+    use crate::parse::{FieldOverrides, IpList, Parsed, Parser, Scratch, UnknownUsers};
 
     fn analyze(lines: &[&str]) -> Analyzer {
         analyze_from(lines, 1)
@@ -457,16 +491,23 @@ mod tests {
 
     /// Analyses `lines`, numbering them from `first_line`.
     fn analyze_from(lines: &[&str], first_line: u64) -> Analyzer {
-        let parser = Parser::new(&FieldMap::generic(), UnknownUsers::new([]));
+        let parser = Parser::new(
+            &Format::builtin("generic").unwrap(),
+            &FieldOverrides::default(),
+            UnknownUsers::new([]),
+            IpList::First,
+        )
+        .unwrap();
         let mut a = Analyzer::new();
-        let mut scratch = String::new();
+        let mut scratch = Scratch::default();
         for (i, line) in lines.iter().enumerate() {
             let position = Position {
                 file: 0,
                 line: i as u64 + first_line,
             };
             match parser.parse(line.as_bytes(), &mut scratch) {
-                Ok(record) => a.add(&record, position),
+                Ok(Parsed::Record { record, .. }) => a.add(&record, position),
+                Ok(Parsed::Skipped) => a.add_skipped(),
                 Err(e) => a.add_malformed(position, e),
             }
         }
@@ -477,7 +518,8 @@ mod tests {
         let mut rules = RuleSet::default();
         rules.unknown_user_burst.threshold = 3;
         a.finish(
-            vec!["x".into()],
+            vec![FileSummary::new("x".into())],
+            0,
             &FinishSettings {
                 rules,
                 ..Default::default()

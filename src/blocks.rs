@@ -22,12 +22,15 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Reads `reader` to the end in blocks of about `block_size` bytes, calling
 /// `emit` for each chunk in input order. Stops early when `emit` returns
-/// false. On a read error, returns it with the number of the line being
-/// read; every chunk before it has been emitted.
+/// false. A block is only cut after a line for which `can_cut_after` says
+/// yes (so a line split into parts stays in one block). On a read error,
+/// returns it with the number of the line being read; every chunk before it
+/// has been emitted.
 pub fn read_chunks(
     mut reader: impl Read,
     block_size: usize,
     max_line: usize,
+    can_cut_after: impl Fn(&[u8]) -> bool,
     mut emit: impl FnMut(Chunk) -> bool,
 ) -> Result<(), (u64, io::Error)> {
     let block_size = block_size.max(1);
@@ -101,9 +104,9 @@ pub fn read_chunks(
             return Ok(());
         }
         // Only the new bytes can hold the block's last newline.
-        match memchr::memrchr(b'\n', &buf[new_from..]) {
+        match last_cut(&buf, new_from, &can_cut_after) {
             Some(i) => {
-                let rest = buf.split_off(new_from + i + 1);
+                let rest = buf.split_off(i + 1);
                 if !emit_lines(
                     std::mem::replace(&mut buf, rest),
                     &mut line,
@@ -125,6 +128,20 @@ pub fn read_chunks(
             None => {} // one long line still growing
         }
     }
+}
+
+/// The last newline at or after `from` that ends a line `can_cut_after`
+/// accepts.
+fn last_cut(buf: &[u8], from: usize, can_cut_after: &impl Fn(&[u8]) -> bool) -> Option<usize> {
+    let mut end = buf.len();
+    while let Some(nl) = memchr::memrchr(b'\n', &buf[from..end]).map(|i| from + i) {
+        let start = memchr::memrchr(b'\n', &buf[..nl]).map_or(0, |i| i + 1);
+        if can_cut_after(strip_cr(&buf[start..nl])) {
+            return Some(nl);
+        }
+        end = nl;
+    }
+    None
 }
 
 /// Emits `data` (whole lines) as one chunk, splitting out any line over
@@ -194,15 +211,23 @@ mod tests {
     /// Every line as (number, text), with "TOO LONG" for skipped ones.
     fn lines(input: &[u8], block: usize, max: usize) -> Vec<(u64, String)> {
         let mut out = Vec::new();
-        read_chunks(input, block, max, |chunk| {
-            match chunk {
-                Chunk::Lines { data, first_line } => for_each_line(&data, first_line, |n, l| {
-                    out.push((n, String::from_utf8_lossy(l).into_owned()))
-                }),
-                Chunk::TooLong { line } => out.push((line, "TOO LONG".into())),
-            }
-            true
-        })
+        read_chunks(
+            input,
+            block,
+            max,
+            |_| true,
+            |chunk| {
+                match chunk {
+                    Chunk::Lines { data, first_line } => {
+                        for_each_line(&data, first_line, |n, l| {
+                            out.push((n, String::from_utf8_lossy(l).into_owned()))
+                        })
+                    }
+                    Chunk::TooLong { line } => out.push((line, "TOO LONG".into())),
+                }
+                true
+            },
+        )
         .unwrap();
         out
     }
@@ -263,6 +288,34 @@ mod tests {
             lines(b"12345\n123456\n", 4, 5),
             [(1, "12345".into()), (2, "TOO LONG".into())]
         );
+    }
+
+    #[test]
+    fn blocks_are_not_cut_after_a_line_that_goes_on() {
+        let input = b"a\nP1\nP2\nb\nc\nP3\nd\n";
+        for block in [1, 2, 3, 5, 8, 64] {
+            let mut chunks = Vec::new();
+            read_chunks(
+                &input[..],
+                block,
+                100,
+                |line| !line.starts_with(b"P"),
+                |chunk| {
+                    if let Chunk::Lines { data, .. } = chunk {
+                        chunks.push(String::from_utf8(data).unwrap());
+                    }
+                    true
+                },
+            )
+            .unwrap();
+            assert_eq!(chunks.concat(), String::from_utf8(input.to_vec()).unwrap());
+            assert!(
+                chunks
+                    .iter()
+                    .all(|c| !c.trim_end().ends_with(|ch: char| ch.is_ascii_digit())),
+                "block {block}: {chunks:?}"
+            );
+        }
     }
 
     #[test]

@@ -9,8 +9,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use regex::Regex;
 
 use crate::filter::{FilterSpec, IpPattern, TimeSpec};
+use crate::format::ROLE_NAMES;
 use crate::input::Source;
-use crate::parse::UnknownUsers;
+use crate::parse::{FieldOverrides, IpList, UnknownUsers};
 use crate::report::Severity;
 use crate::rules::{RULE_NAMES, RuleSet, Window};
 use crate::timeline;
@@ -79,11 +80,13 @@ pub enum Command {
     /// The manual page (roff) on stdout: `audit-analyze man > audit-analyze.1`
     Man {
         /// A subcommand's page instead: `audit-analyze man report > audit-analyze-report.1`
-        #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(["report", "rules", "completions", "schema"]))]
+        #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(["report", "rules", "formats", "completions", "schema"]))]
         command: Option<String>,
     },
     /// The JSON Schema of `report --format json` on stdout
     Schema,
+    /// List the built-in log formats, or print one as TOML to start your own from
+    Formats(FormatsArgs),
 }
 
 /// The arguments of `rules`.
@@ -155,6 +158,23 @@ impl RuleArgs {
     }
 }
 
+/// The arguments of `formats`.
+#[derive(Args, Debug)]
+pub struct FormatsArgs {
+    /// The format to print (as TOML); none lists them all
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+/// `--ip-list`: which address of a comma-separated list is the ip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IpListArg {
+    /// The first: the address the client claimed (X-Forwarded-For origin)
+    First,
+    /// The last: the hop closest to the server
+    Last,
+}
+
 /// Output formats of `report`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -185,7 +205,7 @@ pub enum Section {
 /// The arguments of `report`, as typed.
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// Log files to read, in order, as one log; `-` or none reads standard input
+    /// Log files or directories to read, in order, as one log; `-` or none reads standard input
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -252,6 +272,63 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = crate::pipeline::MAX_LINE_BYTES as u64, value_name = "BYTES",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_line_bytes: u64,
+
+    /// Log format: auto (detected per file), or a built-in format (see `audit-analyze formats`)
+    #[arg(
+        long = "log-format",
+        value_name = "NAME",
+        default_value = "auto",
+        conflicts_with = "log_format_file",
+        value_parser = log_format_names()
+    )]
+    pub log_format: String,
+
+    /// Read every file in the format described by this TOML file
+    #[arg(long = "log-format-file", value_name = "FILE")]
+    pub log_format_file: Option<PathBuf>,
+
+    /// Read ROLE from PATH (repeatable; repeating a role gives alternatives, first usable wins).
+    /// Roles: timestamp user event outcome success status ip method path.
+    /// PATH: user.username, sourceIPs.0, ["addr.remote"], or a template like "{verb} {objectRef.resource}"
+    #[arg(long = "field", value_name = "ROLE=PATH", value_parser = parse_field)]
+    pub fields: Vec<(String, String)>,
+
+    /// Which address of a comma-separated ip list is the ip
+    #[arg(long = "ip-list", value_enum, default_value_t = IpListArg::First)]
+    pub ip_list: IpListArg,
+}
+
+/// `auto` and the built-in format names, for `--log-format`.
+fn log_format_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        std::iter::once("auto").chain(crate::format::builtin_names()),
+    )
+}
+
+fn parse_field(s: &str) -> Result<(String, String), String> {
+    let (role, path) = s
+        .split_once('=')
+        .ok_or_else(|| "expected ROLE=PATH, e.g. user=user.username".to_string())?;
+    let role = role.trim();
+    if !ROLE_NAMES.contains(&role) {
+        return Err(format!(
+            "unknown role `{role}` (roles: {})",
+            ROLE_NAMES.join(", ")
+        ));
+    }
+    crate::path::Source::parse(path).map_err(|e| e.to_string())?;
+    Ok((role.to_string(), path.to_string()))
+}
+
+/// Where the log format comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Detected per file.
+    Auto,
+    /// A built-in format, by name.
+    Builtin(String),
+    /// A TOML format file.
+    File(PathBuf),
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -282,6 +359,9 @@ pub struct ReportConfig {
     pub threads: usize,
     /// The longest line read; longer ones are malformed.
     pub max_line_bytes: usize,
+    pub log_format: LogFormat,
+    pub fields: FieldOverrides,
+    pub ip_list: IpList,
 }
 
 impl ReportArgs {
@@ -325,6 +405,18 @@ impl ReportArgs {
                 None => std::thread::available_parallelism().map_or(1, |n| n.get()),
             },
             max_line_bytes: usize::try_from(self.max_line_bytes).unwrap_or(usize::MAX),
+            log_format: match (self.log_format_file, self.log_format.as_str()) {
+                (Some(file), _) => LogFormat::File(file),
+                (None, "auto") => LogFormat::Auto,
+                (None, name) => LogFormat::Builtin(name.to_string()),
+            },
+            fields: FieldOverrides {
+                fields: self.fields,
+            },
+            ip_list: match self.ip_list {
+                IpListArg::First => IpList::First,
+                IpListArg::Last => IpList::Last,
+            },
         })
     }
 }
@@ -449,6 +541,44 @@ mod tests {
         let cli = Cli::try_parse_from(["audit-analyze", "report", "--color", "never"]).unwrap();
         assert_eq!(cli.color, ColorWhen::Never);
         assert!(Cli::try_parse_from(["audit-analyze", "report", "--color", "sometimes"]).is_err());
+    }
+
+    #[test]
+    fn format_options() {
+        let c = report(&[]).unwrap();
+        assert_eq!(c.log_format, LogFormat::Auto);
+        assert_eq!(c.ip_list, IpList::First);
+        let c = report(&["--log-format", "k8s-audit", "--ip-list", "last"]).unwrap();
+        assert_eq!(c.log_format, LogFormat::Builtin("k8s-audit".into()));
+        assert_eq!(c.ip_list, IpList::Last);
+        let c = report(&["--log-format-file", "f.toml"]).unwrap();
+        assert_eq!(c.log_format, LogFormat::File("f.toml".into()));
+        assert!(report(&["--log-format", "generic", "--log-format-file", "f.toml"]).is_err());
+        assert!(report(&["--log-format", "k8s"]).is_err());
+    }
+
+    #[test]
+    fn fields_are_checked() {
+        let c = report(&[
+            "--field",
+            "user=user.username",
+            "--field",
+            r#"ip=["addr.remote"]"#,
+            "--field",
+            "user=sub",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.fields.fields,
+            [
+                ("user".to_string(), "user.username".to_string()),
+                ("ip".into(), r#"["addr.remote"]"#.into()),
+                ("user".into(), "sub".into())
+            ]
+        );
+        assert!(report(&["--field", "who=x"]).is_err());
+        assert!(report(&["--field", "user"]).is_err());
+        assert!(report(&["--field", "user=a..b"]).is_err());
     }
 
     #[test]

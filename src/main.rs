@@ -10,9 +10,11 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser as _};
 
 use audit_analyze::analyze::{FinishSettings, MALFORMED_SHOWN};
-use audit_analyze::cli::{Cli, Command, ReportConfig, RulesArgs, RulesFormat, Section};
-use audit_analyze::parse::{FieldMap, Parser};
-use audit_analyze::pipeline;
+use audit_analyze::cli::{Cli, Command, LogFormat, ReportConfig, RulesArgs, RulesFormat, Section};
+use audit_analyze::format::{self, Format};
+use audit_analyze::input;
+use audit_analyze::parse::Parser;
+use audit_analyze::pipeline::{self, Formats};
 use audit_analyze::render::{self, RenderOptions};
 use audit_analyze::sanitize;
 use audit_analyze::schema;
@@ -49,6 +51,7 @@ fn main() {
             serde_json::to_writer_pretty(&mut *out, &schema::report_schema())?;
             writeln!(out)
         }),
+        Command::Formats(args) => formats(args.name.as_deref()),
     };
     let code = match result {
         Ok(code) => code,
@@ -82,6 +85,7 @@ fn man(subcommand: Option<&str>) -> anyhow::Result<ExitCode> {
         Some("rules") => ("rules", "audit-analyze-rules"),
         Some("completions") => ("completions", "audit-analyze-completions"),
         Some("schema") => ("schema", "audit-analyze-schema"),
+        Some("formats") => ("formats", "audit-analyze-formats"),
         Some(other) => anyhow::bail!("no subcommand {other:?}"),
     };
     let page = cli
@@ -164,17 +168,84 @@ fn default_permissions() -> Option<std::fs::Permissions> {
     }
 }
 
+/// `formats`: the list of built-in formats, or one of them as TOML.
+fn formats(name: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut stdout = io::stdout().lock();
+    match name {
+        Some(name) => {
+            let text = Format::builtin_text(name)
+                .ok_or_else(|| format::FormatError::Unknown(name.to_string()))?;
+            stdout.write_all(text.as_bytes())?;
+        }
+        None => {
+            for name in format::builtin_names() {
+                let f = Format::builtin(name)?;
+                writeln!(stdout, "{name:<12} {}", f.description)?;
+            }
+        }
+    }
+    stdout.flush()?;
+    Ok(ExitCode::Success)
+}
+
+/// The parsers the inputs are read with.
+fn build_formats(config: &ReportConfig) -> anyhow::Result<Formats> {
+    let parser = |f: &Format| {
+        Parser::new(
+            f,
+            &config.fields,
+            config.unknown_users.clone(),
+            config.ip_list,
+        )
+    };
+    Ok(match &config.log_format {
+        LogFormat::Auto => {
+            Formats::auto(config.unknown_users.clone(), &config.fields, config.ip_list)?
+        }
+        LogFormat::Builtin(name) => Formats::Fixed(parser(&Format::builtin(name)?)?),
+        LogFormat::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the format file {}", path.display()))?;
+            let f = Format::from_toml(&text, &path.display().to_string())?;
+            Formats::Fixed(parser(&f)?)
+        }
+    })
+}
+
 fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
-    let parser = Parser::new(&FieldMap::generic(), config.unknown_users.clone());
+    let formats = build_formats(&config)?;
+    let expanded = input::expand(config.sources.clone());
     let reading = pipeline::Reading {
         threads: config.threads,
         max_line_bytes: config.max_line_bytes,
     };
-    let outcome = pipeline::analyze_sources(&config.sources, &parser, &config.filter, reading);
-    let files: Vec<String> = config.sources.iter().map(|s| s.to_string()).collect();
+    let outcome = pipeline::analyze_sources(&expanded.sources, &formats, &config.filter, reading);
+    let files: Vec<String> = outcome.files.iter().map(|f| f.path.clone()).collect();
+
+    // The unauthenticated names of the formats used count for the rule.
+    let mut unknown_users: Vec<String> = config.unknown_users.names().to_vec();
+    let parsers: Vec<&Parser> = match &formats {
+        Formats::Fixed(p) => vec![p],
+        Formats::Auto {
+            candidates,
+            fallback,
+        } => candidates.iter().chain([fallback]).collect(),
+    };
+    for p in parsers {
+        let used = outcome
+            .files
+            .iter()
+            .any(|f| f.format.as_deref() == Some(p.name()));
+        for name in p.unauthenticated() {
+            if used && !unknown_users.contains(name) {
+                unknown_users.push(name.clone());
+            }
+        }
+    }
 
     let stderr = &mut io::stderr().lock();
-    for error in &outcome.errors {
+    let errors: Vec<&input::InputError> = expanded.errors.iter().chain(&outcome.errors).collect();
+    for error in &errors {
         writeln!(
             stderr,
             "audit-analyze: error: {}",
@@ -188,14 +259,16 @@ fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
         writeln!(stderr, "{}", sanitize::for_terminal(&line))?;
     }
 
+    let mut rules = config.rules.clone();
+    rules.unknown_users = unknown_users;
     let settings = FinishSettings {
-        rules: config.rules.clone(),
+        rules,
         bucket: config.bucket,
         range: outcome.filter.range,
     };
     let report = outcome
         .analyzer
-        .finish(files, &settings)
+        .finish(outcome.files, expanded.skipped_files, &settings)
         .context("reading back the successes kept in a temporary file")?;
     let malformed = report.summary.malformed;
     if malformed > shown {
@@ -227,7 +300,7 @@ fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
     let gate = config
         .fail_on
         .is_some_and(|level| report.findings.iter().any(|f| f.severity >= level));
-    Ok(if !outcome.errors.is_empty() {
+    Ok(if !errors.is_empty() {
         ExitCode::InputError
     } else if config.strict && malformed > 0 {
         ExitCode::Malformed

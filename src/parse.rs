@@ -1,16 +1,18 @@
-//! One line of a log → one [`Record`]: which keys play which role, and what
-//! the values mean (the time, the user, the event, success or failure).
+//! One line of a log → one [`Record`], through the log's [`Format`]: which
+//! paths play which role, what the values mean (the time, the user, the
+//! event, success or failure), and which records are skipped.
 //!
-//! The parser validates the whole line as JSON but only builds the values of
-//! the keys some role reads; everything else is skipped without allocating.
+//! The parser validates the whole line as JSON but only builds the values
+//! some role, rule or condition reads (see [`crate::path::PathTree`]);
+//! everything else is skipped without allocating.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use rustc_hash::FxHashMap;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
+use crate::format::{Condition, FailureKind, Format, FormatError, Literal, ROLE_NAMES};
+use crate::path::{Captures, Path, PathTree, Piece, Source, Target};
 use crate::timestamp::Timestamp;
 
 /// The user name that a record without a usable user gets.
@@ -20,7 +22,7 @@ pub const NO_EVENT: &str = "-";
 /// The user name an API writes when a token fails verification.
 pub const UNKNOWN_USER: &str = "unknown_user";
 
-/// What a field is read for. Each role has its own list of keys.
+/// What a field is read for. Each role has its own list of sources.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Role {
     Timestamp,
@@ -35,7 +37,7 @@ pub enum Role {
 }
 
 impl Role {
-    /// Every role, in the order the field map stores them.
+    /// Every role, in the order the parser stores them.
     pub const ALL: [Role; 9] = [
         Role::Timestamp,
         Role::User,
@@ -47,45 +49,46 @@ impl Role {
         Role::Method,
         Role::Path,
     ];
+
+    /// The role's name, as `--field` and format files write it.
+    pub fn name(self) -> &'static str {
+        ROLE_NAMES[self as usize]
+    }
 }
 
-/// Where each role is read from: for every role, keys tried in order, the
-/// first whose value has a usable type wins.
-#[derive(Clone, Debug)]
-pub struct FieldMap {
-    keys: [Vec<String>; 9],
+/// `--field ROLE=PATH` overrides: for each role given, its sources replace
+/// the format's, in the order given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldOverrides {
+    pub fields: Vec<(String, String)>,
 }
 
-impl FieldMap {
-    /// The generic JSON-lines format: the keys JWT-protected APIs commonly write.
-    pub fn generic() -> FieldMap {
-        let list = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
-        FieldMap {
-            keys: [
-                list(&["timestamp", "ts", "time", "@timestamp"]),
-                list(&["user_id", "user", "username", "uid", "sub"]),
-                list(&["event_type", "event", "action"]),
-                list(&["outcome", "result"]),
-                list(&["success"]),
-                list(&["status", "status_code", "http_status"]),
-                list(&[
-                    "ip",
-                    "client_ip",
-                    "remote_addr",
-                    "remote_ip",
-                    "source_ip",
-                    "src_ip",
-                ]),
-                list(&["method"]),
-                list(&["path", "uri", "url"]),
-            ],
+impl FieldOverrides {
+    /// `format` with the overridden roles replaced.
+    pub fn apply(&self, format: &Format) -> Format {
+        let mut format = format.clone();
+        let mut replaced: Vec<&str> = Vec::new();
+        for (role, source) in &self.fields {
+            if let Some(list) = format.fields.role_mut(role) {
+                if !replaced.contains(&role.as_str()) {
+                    list.clear();
+                    replaced.push(role);
+                }
+                list.push(source.clone());
+            }
         }
+        format
     }
+}
 
-    /// The keys read for `role`, in priority order.
-    pub fn keys(&self, role: Role) -> &[String] {
-        &self.keys[role as usize]
-    }
+/// Which address of a comma-separated list (`X-Forwarded-For` style) is the ip.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpList {
+    /// The first: the address the client claimed to be.
+    #[default]
+    First,
+    /// The last: the hop closest to the server.
+    Last,
 }
 
 /// The user names that mean "caller not authenticated". `unknown_user` is
@@ -133,14 +136,15 @@ pub enum UserKind {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Outcome {
     Success,
-    /// Status 403 or outcome `denied`/`deny`/`forbidden`: the caller is known
-    /// but not allowed.
+    /// Status 403, outcome `denied`/`deny`/`forbidden`, or a format's
+    /// `authorization` failure rule: the caller is known but not allowed.
     AuthorizationFailure,
-    /// Status 401, outcome `failure`/`failed`/`fail`/`unauthorized`, or
-    /// `success: false`: the caller could not prove who they are.
+    /// Status 401, outcome `failure`/`failed`/`fail`/`unauthorized`,
+    /// `success: false`, or a format's `authentication` failure rule: the
+    /// caller could not prove who they are.
     AuthenticationFailure,
-    /// Any other failure (404, 500, `error`, or an unknown user without an
-    /// outcome indicator).
+    /// Any other failure (404, 500, `error`, a format's `other` rule, or an
+    /// unknown user without an outcome indicator).
     OtherFailure,
 }
 
@@ -148,6 +152,16 @@ impl Outcome {
     /// Whether the record counts as a failure.
     pub fn is_failure(self) -> bool {
         self != Outcome::Success
+    }
+}
+
+impl From<FailureKind> for Outcome {
+    fn from(kind: FailureKind) -> Outcome {
+        match kind {
+            FailureKind::Authentication => Outcome::AuthenticationFailure,
+            FailureKind::Authorization => Outcome::AuthorizationFailure,
+            FailureKind::Other => Outcome::OtherFailure,
+        }
     }
 }
 
@@ -166,11 +180,49 @@ pub struct Record<'a> {
     pub outcome: Outcome,
 }
 
+impl Record<'_> {
+    /// The same record, owning its strings.
+    pub fn into_owned(self) -> Record<'static> {
+        Record {
+            time: self.time,
+            user: Cow::Owned(self.user.into_owned()),
+            user_kind: self.user_kind,
+            event: Cow::Owned(self.event.into_owned()),
+            ip: self.ip.map(|ip| Cow::Owned(ip.into_owned())),
+            outcome: self.outcome,
+        }
+    }
+}
+
+/// Which side of a request/response pair a record is, with the pair's id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PairSide {
+    Request(String),
+    Response(String),
+}
+
+/// What one line turned out to be.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Parsed<'a> {
+    Record {
+        record: Record<'a>,
+        /// Whether any role found a value at all.
+        matched: bool,
+        /// For formats logging requests and responses separately.
+        pair: Option<PairSide>,
+    },
+    /// A record the format says to skip (not a final stage, not an access
+    /// record, ...).
+    Skipped,
+}
+
 /// Why a line was not a record.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LineError {
     #[error("invalid UTF-8 at byte {0}")]
     InvalidUtf8(usize),
+    #[error("not JSON (plain text)")]
+    NotJson,
     #[error("invalid JSON: {0}")]
     InvalidJson(String),
     #[error("not a JSON object (found {0})")]
@@ -179,127 +231,354 @@ pub enum LineError {
     TooLong(usize),
 }
 
-/// Top-level keys any role reads, each mapped to a slot for its value.
-#[derive(Clone, Debug)]
-struct KeyTable {
-    slots: FxHashMap<String, usize>,
+/// Buffers a parsed record may borrow from.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    event: String,
 }
 
-/// Turns lines into [`Record`]s under one field map.
+/// A role's source, compiled against the parser's path tree.
+#[derive(Clone, Debug)]
+enum Compiled {
+    Path(Target),
+    Template(Vec<CompiledPiece>),
+}
+
+#[derive(Clone, Debug)]
+enum CompiledPiece {
+    Text(String),
+    Value { target: Target, optional: bool },
+}
+
+/// A condition, compiled.
+#[derive(Clone, Debug)]
+struct Check {
+    target: Target,
+    test: Condition,
+    negate: bool,
+}
+
+#[derive(Clone, Debug)]
+struct PairRule {
+    id: Target,
+    kind: Target,
+    requests: Vec<String>,
+    responses: Vec<String>,
+}
+
+/// Turns lines into [`Record`]s under one format.
 #[derive(Clone, Debug)]
 pub struct Parser {
-    table: KeyTable,
-    /// For each role, the slots of its keys in priority order.
-    role_slots: [Vec<usize>; 9],
+    name: String,
+    tree: PathTree,
+    roles: [Vec<Compiled>; 9],
+    unauthenticated: Vec<String>,
+    missing_user: String,
+    detect: Vec<Check>,
+    skip: Vec<Check>,
+    failure: Vec<(Check, Outcome)>,
+    pair: Option<PairRule>,
     unknown: UnknownUsers,
+    ip_list: IpList,
 }
 
-/// Values of the interesting keys of one object, by slot; the last
-/// occurrence of a duplicated key wins.
-type Slots<'de> = Vec<Option<&'de RawValue>>;
-
 impl Parser {
-    /// A parser reading `fields`, treating `unknown` as unauthenticated names.
-    pub fn new(fields: &FieldMap, unknown: UnknownUsers) -> Parser {
-        let mut slots = FxHashMap::default();
-        let role_slots = Role::ALL.map(|role| {
-            fields
-                .keys(role)
-                .iter()
-                .map(|key| {
-                    let next = slots.len();
-                    *slots.entry(key.clone()).or_insert(next)
-                })
-                .collect()
-        });
-        Parser {
-            table: KeyTable { slots },
-            role_slots,
-            unknown,
+    /// A parser reading `format` (with `overrides` applied), treating
+    /// `unknown` (and the format's own placeholders) as unauthenticated.
+    pub fn new(
+        format: &Format,
+        overrides: &FieldOverrides,
+        unknown: UnknownUsers,
+        ip_list: IpList,
+    ) -> Result<Parser, FormatError> {
+        let format = overrides.apply(format);
+        let bad = |e: crate::path::PathError| FormatError::Invalid {
+            origin: format.name.clone(),
+            message: e.to_string(),
+        };
+        let mut tree = PathTree::new();
+        let f = &format.fields;
+        let lists = [
+            &f.timestamp,
+            &f.user,
+            &f.event,
+            &f.outcome,
+            &f.success,
+            &f.status,
+            &f.ip,
+            &f.method,
+            &f.path,
+        ];
+        let mut roles: [Vec<Compiled>; 9] = Default::default();
+        for (role, list) in roles.iter_mut().zip(lists) {
+            for text in list {
+                role.push(match Source::parse(text).map_err(bad)? {
+                    Source::Path(p) => Compiled::Path(tree.add(&p)),
+                    Source::Template(pieces) => Compiled::Template(
+                        pieces
+                            .into_iter()
+                            .map(|piece| match piece {
+                                Piece::Text(t) => CompiledPiece::Text(t),
+                                Piece::Value { path, optional } => CompiledPiece::Value {
+                                    target: tree.add(&path),
+                                    optional,
+                                },
+                            })
+                            .collect(),
+                    ),
+                });
+            }
         }
+        let mut compile = |c: &Condition| -> Result<Check, FormatError> {
+            let path = Path::parse(&c.path).map_err(bad)?;
+            let mut test = c.clone();
+            let mut negate = c.negate;
+            // "Not present" is "present", negated.
+            if test.present == Some(false) {
+                test.present = Some(true);
+                negate = !negate;
+            }
+            Ok(Check {
+                target: tree.add(&path),
+                test,
+                negate,
+            })
+        };
+        let detect = format
+            .detect
+            .iter()
+            .map(&mut compile)
+            .collect::<Result<_, _>>()?;
+        let skip = format
+            .skip
+            .iter()
+            .map(&mut compile)
+            .collect::<Result<_, _>>()?;
+        let failure = format
+            .failure
+            .iter()
+            .map(|c| {
+                let kind = c.kind.unwrap_or(FailureKind::Other);
+                compile(c).map(|check| (check, Outcome::from(kind)))
+            })
+            .collect::<Result<_, _>>()?;
+        let pair = match &format.pair {
+            Some(p) => Some(PairRule {
+                id: tree.add(&Path::parse(&p.id).map_err(bad)?),
+                kind: tree.add(&Path::parse(&p.kind).map_err(bad)?),
+                requests: p.requests.clone(),
+                responses: p.responses.clone(),
+            }),
+            None => None,
+        };
+        Ok(Parser {
+            name: format.name.clone(),
+            tree,
+            roles,
+            unauthenticated: format.users.unauthenticated.clone(),
+            missing_user: format
+                .users
+                .missing
+                .clone()
+                .unwrap_or_else(|| NO_USER.to_string()),
+            detect,
+            skip,
+            failure,
+            pair,
+            unknown,
+            ip_list,
+        })
     }
 
-    /// Reads one line (without its line terminator). `scratch` holds the
-    /// event name when it has to be composed; the record may borrow it.
+    /// The format's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether records of this format are paired (requests counted once
+    /// with their responses), which needs the whole input in order.
+    pub fn pairs(&self) -> bool {
+        self.pair.is_some()
+    }
+
+    /// The user names this format treats as unauthenticated, beyond the
+    /// configured ones.
+    pub fn unauthenticated(&self) -> &[String] {
+        &self.unauthenticated
+    }
+
+    /// Parses one line.
     pub fn parse<'a>(
         &self,
         line: &'a [u8],
-        scratch: &'a mut String,
-    ) -> Result<Record<'a>, LineError> {
+        scratch: &'a mut Scratch,
+    ) -> Result<Parsed<'a>, LineError> {
         let text =
             std::str::from_utf8(line).map_err(|e| LineError::InvalidUtf8(e.valid_up_to()))?;
-        let slots = self.read_object(text)?;
-        Ok(self.interpret(&slots, scratch))
+        let caps = self.capture(text)?;
+        Ok(self.interpret(&caps, &mut scratch.event))
     }
 
-    fn read_object<'a>(&self, text: &'a str) -> Result<Slots<'a>, LineError> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let seed = ObjectSeed { table: &self.table };
-        match seed
-            .deserialize(&mut de)
-            .and_then(|slots| de.end().map(|()| slots))
-        {
-            Ok(slots) => Ok(slots),
-            Err(err) => Err(describe_error(text, err)),
+    /// Whether the line is a record of this format, as its `[[detect]]`
+    /// conditions say. A format without conditions detects nothing.
+    pub fn detects(&self, line: &[u8]) -> bool {
+        if self.detect.is_empty() {
+            return false;
         }
+        let Ok(text) = std::str::from_utf8(line) else {
+            return false;
+        };
+        let Ok(caps) = self.capture(text) else {
+            return false;
+        };
+        self.detect.iter().all(|c| self.holds(&caps, c))
     }
 
-    /// The first usable value among a role's keys, converted by `f`.
+    fn capture<'a>(&self, text: &'a str) -> Result<Captures<'a>, LineError> {
+        self.tree
+            .capture(text)
+            .map_err(|err| describe_error(text, err))
+    }
+
+    /// Whether a condition holds on a record.
+    fn holds(&self, caps: &Captures<'_>, check: &Check) -> bool {
+        let found = self
+            .tree
+            .each(caps, &check.target, &mut |raw| passes(raw, &check.test));
+        found != check.negate
+    }
+
+    /// The first usable value among a role's sources, converted by `f`.
     fn first<'a, T>(
         &self,
-        slots: &Slots<'a>,
+        caps: &Captures<'a>,
         role: Role,
         f: impl Fn(Scalar<'a>) -> Option<T>,
     ) -> Option<T> {
-        self.role_slots[role as usize]
-            .iter()
-            .filter_map(|&slot| slots[slot])
-            .find_map(|raw| f(Scalar::of(raw)))
+        for source in &self.roles[role as usize] {
+            match source {
+                Compiled::Path(target) => {
+                    let mut out = None;
+                    self.tree.each(caps, target, &mut |raw| {
+                        out = f(Scalar::of(raw));
+                        out.is_some()
+                    });
+                    if out.is_some() {
+                        return out;
+                    }
+                }
+                Compiled::Template(pieces) => {
+                    if let Some(text) = self.fill(caps, pieces)
+                        && let Some(v) = f(Scalar::Str(Cow::Owned(text)))
+                    {
+                        return Some(v);
+                    }
+                }
+            }
+        }
+        None
     }
 
-    fn interpret<'a>(&self, slots: &Slots<'a>, scratch: &'a mut String) -> Record<'a> {
-        let time = self.first(slots, Role::Timestamp, |v| match v {
+    /// A template's text, or `None` when a required value is missing.
+    fn fill(&self, caps: &Captures<'_>, pieces: &[CompiledPiece]) -> Option<String> {
+        let mut out = String::new();
+        // Where the text before the current value started.
+        let mut text_start = 0;
+        for piece in pieces {
+            match piece {
+                CompiledPiece::Text(t) => {
+                    text_start = out.len();
+                    out.push_str(t);
+                }
+                CompiledPiece::Value { target, optional } => {
+                    let mut value = None;
+                    self.tree.each(caps, target, &mut |raw| {
+                        value = template_text(Scalar::of(raw));
+                        value.is_some()
+                    });
+                    match value {
+                        Some(v) => out.push_str(&v),
+                        None if *optional => out.truncate(text_start),
+                        None => return None,
+                    }
+                    text_start = out.len();
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn interpret<'a>(&self, caps: &Captures<'a>, scratch: &'a mut String) -> Parsed<'a> {
+        if self.skip.iter().any(|c| self.holds(caps, c)) {
+            return Parsed::Skipped;
+        }
+        let time = self.first(caps, Role::Timestamp, |v| match v {
             Scalar::Str(s) => Timestamp::parse_str(&s),
             Scalar::Int(n) | Scalar::Number(n) => Timestamp::parse_json_number(n),
             _ => None,
         });
-        let user = self.first(slots, Role::User, |v| match v {
-            Scalar::Str(s) if !s.is_empty() => Some(s),
+        let user = self.first(caps, Role::User, |v| match v {
+            Scalar::Str(s) if !is_no_user(&s) => Some(s),
             // Its decimal text: JSON allows no leading zeros, so only -0 differs.
             Scalar::Int(n) => Some(Cow::Borrowed(if n == "-0" { "0" } else { n })),
             _ => None,
         });
-        let event = self.first(slots, Role::Event, non_empty_str);
-        let outcome = self.first(slots, Role::Outcome, non_empty_str);
-        let success = self.first(slots, Role::Success, |v| match v {
+        let event = self.first(caps, Role::Event, non_empty_str);
+        let outcome = self.first(caps, Role::Outcome, non_empty_str);
+        let success = self.first(caps, Role::Success, |v| match v {
             Scalar::Bool(b) => Some(b),
             _ => None,
         });
-        let status = self.first(slots, Role::Status, |v| match v {
+        let status = self.first(caps, Role::Status, |v| match v {
             Scalar::Int(n) => Some(saturating_int(n)),
             Scalar::Str(s) if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) => {
                 Some(saturating_int(&s))
             }
             _ => None,
         });
-        let ip = self.first(slots, Role::Ip, non_empty_str);
-        let method = self.first(slots, Role::Method, non_empty_str);
-        let path = self.first(slots, Role::Path, non_empty_str);
+        let ip_list = self.ip_list;
+        let ip = self.first(caps, Role::Ip, |v| match v {
+            Scalar::Str(s) => clean_ip(s, ip_list),
+            _ => None,
+        });
+        let method = self.first(caps, Role::Method, non_empty_str);
+        let path = self.first(caps, Role::Path, non_empty_str);
+        let matched = time.is_some()
+            || user.is_some()
+            || event.is_some()
+            || outcome.is_some()
+            || success.is_some()
+            || status.is_some()
+            || ip.is_some()
+            || method.is_some()
+            || path.is_some();
 
-        let user = user.unwrap_or(Cow::Borrowed(NO_USER));
+        let user = match user {
+            Some(u) => u,
+            None if self.missing_user == NO_USER => Cow::Borrowed(NO_USER),
+            None => Cow::Owned(self.missing_user.clone()),
+        };
         // The shown name decides, so `--unknown-user -` also covers records
         // that name no user.
-        let user_kind = if self.unknown.contains(&user) {
-            UserKind::Unknown
-        } else if user == NO_USER {
-            UserKind::Missing
-        } else {
-            UserKind::Known
-        };
+        let user_kind =
+            if self.unknown.contains(&user) || self.unauthenticated.iter().any(|n| *n == *user) {
+                UserKind::Unknown
+            } else if user == NO_USER {
+                UserKind::Missing
+            } else {
+                UserKind::Known
+            };
         let has_indicator = outcome.is_some() || success.is_some() || status.is_some();
-        let outcome = if has_indicator {
+        let rule = self
+            .failure
+            .iter()
+            .find(|(check, _)| self.holds(caps, check))
+            .map(|(_, outcome)| *outcome);
+        let outcome = if let Some(outcome) = rule {
+            outcome
+        } else if has_indicator {
             classify(outcome.as_deref(), success, status)
-        } else if user_kind == UserKind::Unknown {
+        } else if user_kind == UserKind::Unknown && self.failure.is_empty() {
             Outcome::OtherFailure
         } else {
             Outcome::Success
@@ -317,15 +596,133 @@ impl Parser {
             }
             (None, _, None) => Cow::Borrowed(NO_EVENT),
         };
-        Record {
-            time,
-            user,
-            user_kind,
-            event,
-            ip,
-            outcome,
+        let pair = self.pair.as_ref().and_then(|p| {
+            let kind = self.first_value(caps, &p.kind, template_text)?;
+            let id = self.first_value(caps, &p.id, template_text)?;
+            if p.requests.contains(&kind) {
+                Some(PairSide::Request(id))
+            } else if p.responses.contains(&kind) {
+                Some(PairSide::Response(id))
+            } else {
+                None
+            }
+        });
+        Parsed::Record {
+            record: Record {
+                time,
+                user,
+                user_kind,
+                event,
+                ip,
+                outcome,
+            },
+            matched,
+            pair,
         }
     }
+
+    fn first_value<'a>(
+        &self,
+        caps: &Captures<'a>,
+        target: &Target,
+        f: impl Fn(Scalar<'a>) -> Option<String>,
+    ) -> Option<String> {
+        let mut out = None;
+        self.tree.each(caps, target, &mut |raw| {
+            out = f(Scalar::of(raw));
+            out.is_some()
+        });
+        out
+    }
+}
+
+/// Whether a user value means "no user": empty, `-`, `--`.
+fn is_no_user(s: &str) -> bool {
+    matches!(s, "" | "-" | "--")
+}
+
+/// A value as a template writes it: a non-empty string that is not a
+/// placeholder, or an integer's text.
+fn template_text(v: Scalar<'_>) -> Option<String> {
+    match v {
+        Scalar::Str(s) if !is_no_user(&s) => Some(s.into_owned()),
+        Scalar::Int(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether one value passes every test of a condition.
+fn passes(raw: &RawValue, c: &Condition) -> bool {
+    let is_null = raw.get() == "null";
+    let v = Scalar::of(raw);
+    let equal = |l: &Literal| match (l, &v) {
+        (Literal::Str(a), Scalar::Str(b)) => a == b,
+        (Literal::Int(a), Scalar::Int(b)) => a.to_string() == *b,
+        (Literal::Bool(a), Scalar::Bool(b)) => a == b,
+        _ => false,
+    };
+    if c.present == Some(true) && is_null {
+        return false;
+    }
+    if let Some(e) = &c.equals
+        && !e.as_slice().iter().any(equal)
+    {
+        return false;
+    }
+    if let Some(e) = &c.not_equals
+        && (is_null || e.as_slice().iter().any(equal))
+    {
+        return false;
+    }
+    if let Some(p) = &c.prefix
+        && !matches!(&v, Scalar::Str(s) if s.starts_with(p.as_str()))
+    {
+        return false;
+    }
+    if let Some(p) = &c.contains {
+        let p = p.to_ascii_lowercase();
+        if !matches!(&v, Scalar::Str(s) if s.to_ascii_lowercase().contains(&p)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// An ip as logs write it, reduced to the address: a comma list gives its
+/// first (or last) entry; `1.2.3.4:5678` and `[2001:db8::1]:443` lose the
+/// port; `-` and empty mean none.
+pub fn clean_ip(s: Cow<'_, str>, list: IpList) -> Option<Cow<'_, str>> {
+    fn pick(s: &str, list: IpList) -> &str {
+        let mut parts = s.split(',').map(str::trim).filter(|p| !p.is_empty());
+        let part = match list {
+            IpList::First => parts.next(),
+            IpList::Last => parts.next_back(),
+        };
+        let part = part.unwrap_or("");
+        if let Some(rest) = part.strip_prefix('[') {
+            // `[v6]` or `[v6]:port`
+            return match rest.find(']') {
+                Some(end) => &rest[..end],
+                None => part,
+            };
+        }
+        match part.split_once(':') {
+            // One colon: host:port. More: a bare IPv6 address.
+            Some((host, port))
+                if !port.contains(':')
+                    && !port.is_empty()
+                    && port.bytes().all(|c| c.is_ascii_digit()) =>
+            {
+                host
+            }
+            _ => part,
+        }
+    }
+    let out = match s {
+        Cow::Borrowed(b) => Cow::Borrowed(pick(b, list)),
+        Cow::Owned(o) => Cow::Owned(pick(&o, list).to_string()),
+    };
+    (!out.is_empty() && out != "-").then_some(out)
 }
 
 /// Decides success or failure from the outcome indicators a record has.
@@ -458,87 +855,43 @@ fn describe_error(text: &str, err: serde_json::Error) -> LineError {
         };
         return LineError::NotAnObject(found);
     }
+    // Records are objects: text that does not start like one and is not
+    // JSON at all is a plain-text line (`[2016-04-15T20:17:00Z] "GET /"`).
+    if first.is_some() && first != Some(b'{') {
+        return LineError::NotJson;
+    }
     let message = err.to_string();
     let message = match message.rfind(" at line ") {
         Some(i) => &message[..i],
         None => &message,
     };
+    if err.line() > 1 {
+        // A value spread over lines (read as a stream of values).
+        return LineError::InvalidJson(format!(
+            "{message} at line {} of the value, column {}",
+            err.line(),
+            err.column()
+        ));
+    }
     LineError::InvalidJson(format!("{message} at column {}", err.column()))
-}
-
-struct ObjectSeed<'t> {
-    table: &'t KeyTable,
-}
-
-impl<'de> DeserializeSeed<'de> for ObjectSeed<'_> {
-    type Value = Slots<'de>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ObjectSeed<'_> {
-    type Value = Slots<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut slots: Slots<'de> = vec![None; self.table.slots.len()];
-        while let Some(slot) = map.next_key_seed(KeySeed { table: self.table })? {
-            match slot {
-                Some(i) => slots[i] = Some(map.next_value::<&'de RawValue>()?),
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(slots)
-    }
-}
-
-/// Looks a key up in the table without allocating it.
-struct KeySeed<'t> {
-    table: &'t KeyTable,
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = Option<usize>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed<'_> {
-    type Value = Option<usize>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an object key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(self.table.slots.get(key).copied())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parser(extra_unknown: &[&str]) -> Parser {
+    fn parser_for(format: &str, extra_unknown: &[&str]) -> Parser {
         Parser::new(
-            &FieldMap::generic(),
+            &Format::builtin(format).unwrap(),
+            &FieldOverrides::default(),
             UnknownUsers::new(extra_unknown.iter().map(|s| s.to_string())),
+            IpList::First,
         )
+        .unwrap()
+    }
+
+    fn parser(extra_unknown: &[&str]) -> Parser {
+        parser_for("generic", extra_unknown)
     }
 
     fn parse(line: &str) -> Record<'static> {
@@ -547,8 +900,11 @@ mod tests {
 
     fn try_parse(line: &str) -> Result<Record<'static>, LineError> {
         let line: &'static [u8] = Box::leak(line.as_bytes().to_vec().into_boxed_slice());
-        let scratch: &'static mut String = Box::leak(Box::default());
-        parser(&["anonymous"]).parse(line, scratch)
+        let scratch: &'static mut Scratch = Box::leak(Box::default());
+        match parser(&["anonymous"]).parse(line, scratch)? {
+            Parsed::Record { record, .. } => Ok(record),
+            Parsed::Skipped => panic!("skipped"),
+        }
     }
 
     #[test]
@@ -557,10 +913,11 @@ mod tests {
             try_parse(r#"{"a":1"#),
             Err(LineError::InvalidJson(_))
         ));
-        assert!(matches!(
-            try_parse("panic: boom"),
-            Err(LineError::InvalidJson(_))
-        ));
+        assert_eq!(try_parse("panic: boom"), Err(LineError::NotJson));
+        assert_eq!(
+            try_parse("DEBUG: CrowdsecBouncerTraefikPlugin: 2025/09/05"),
+            Err(LineError::NotJson)
+        );
         assert_eq!(try_parse("[1,2]"), Err(LineError::NotAnObject("an array")));
         assert_eq!(try_parse("42"), Err(LineError::NotAnObject("a number")));
         assert_eq!(try_parse("null"), Err(LineError::NotAnObject("null")));
@@ -574,8 +931,7 @@ mod tests {
         ));
         let bytes = b"{\"user\":\"\xff\"}";
         assert_eq!(
-            Parser::new(&FieldMap::generic(), UnknownUsers::new([]))
-                .parse(bytes, &mut String::new()),
+            parser(&[]).parse(bytes, &mut Scratch::default()),
             Err(LineError::InvalidUtf8(9))
         );
     }
@@ -762,5 +1118,364 @@ mod tests {
             Some("10.0.0.1")
         );
         assert_eq!(parse(r#"{"src_ip":7}"#).ip, None);
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    fn parser(format: &str) -> Parser {
+        parser_with(format, &[], IpList::First)
+    }
+
+    fn parser_with(format: &str, fields: &[(&str, &str)], ip_list: IpList) -> Parser {
+        Parser::new(
+            &Format::builtin(format).unwrap(),
+            &FieldOverrides {
+                fields: fields
+                    .iter()
+                    .map(|(r, p)| (r.to_string(), p.to_string()))
+                    .collect(),
+            },
+            UnknownUsers::new([]),
+            ip_list,
+        )
+        .unwrap()
+    }
+
+    fn parsed(p: &Parser, line: &str) -> Parsed<'static> {
+        let line: &'static [u8] = Box::leak(line.as_bytes().to_vec().into_boxed_slice());
+        let scratch: &'static mut Scratch = Box::leak(Box::default());
+        p.parse(line, scratch)
+            .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(line)))
+    }
+
+    fn record(p: &Parser, line: &str) -> Record<'static> {
+        match parsed(p, line) {
+            Parsed::Record { record, .. } => record,
+            Parsed::Skipped => panic!("{line}: skipped"),
+        }
+    }
+
+    fn ip(s: &str, list: IpList) -> Option<String> {
+        clean_ip(Cow::Borrowed(s), list).map(Cow::into_owned)
+    }
+
+    #[test]
+    fn ips_lose_ports_and_lists() {
+        let first = IpList::First;
+        assert_eq!(ip("1.2.3.4:5678", first).as_deref(), Some("1.2.3.4"));
+        assert_eq!(
+            ip("[2001:db8::1]:443", first).as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(ip("[::1]", first).as_deref(), Some("::1"));
+        assert_eq!(ip("2001:db8::1", first).as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("fe80::1%eth0", first).as_deref(), Some("fe80::1%eth0"));
+        assert_eq!(
+            ip("192.168.1.100,10.0.0.50", first).as_deref(),
+            Some("192.168.1.100")
+        );
+        assert_eq!(
+            ip("192.168.1.100,10.0.0.50", IpList::Last).as_deref(),
+            Some("10.0.0.50")
+        );
+        assert_eq!(
+            ip("1.2.3.4, 1.2.3.4, 192.168.32.12", IpList::Last).as_deref(),
+            Some("192.168.32.12")
+        );
+        assert_eq!(
+            ip("fd00::5a24, [fd00::1]:54321", IpList::Last).as_deref(),
+            Some("fd00::1")
+        );
+        assert_eq!(ip("-", first), None);
+        assert_eq!(ip("", first), None);
+        assert_eq!(ip(" , ", first), None);
+        assert_eq!(
+            ip("host.example:80", first).as_deref(),
+            Some("host.example")
+        );
+    }
+
+    #[test]
+    fn ip_rules_apply_to_the_generic_format() {
+        let p = parser("generic");
+        let r = record(&p, r#"{"ip":"-","client_ip":"[::1]:58955"}"#);
+        assert_eq!(r.ip.as_deref(), Some("::1"));
+        let p = parser_with("generic", &[], IpList::Last);
+        let r = record(&p, r#"{"ip":"9.9.9.9, 10.0.0.1:80"}"#);
+        assert_eq!(r.ip.as_deref(), Some("10.0.0.1"));
+    }
+
+    #[test]
+    fn placeholder_users_mean_no_user() {
+        let p = parser("generic");
+        for user in [r#""""#, r#""-""#, r#""--""#, "null"] {
+            let r = record(&p, &format!(r#"{{"user":{user}}}"#));
+            assert_eq!((r.user.as_ref(), r.user_kind), ("-", UserKind::Missing));
+        }
+        assert_eq!(record(&p, r#"{"user_id":"-","user":"bob"}"#).user, "bob");
+    }
+
+    #[test]
+    fn field_overrides_replace_a_role_with_alternatives() {
+        let p = parser_with(
+            "generic",
+            &[
+                ("user", "user.username"),
+                ("user", "context.username"),
+                ("ip", r#"["addr.remote"]"#),
+                ("event", "{method} {code}"),
+            ],
+            IpList::First,
+        );
+        let r = record(
+            &p,
+            r#"{"user_id":"ignored","user":{"username":"AnonymousUser"},"addr.remote":"1.2.3.4:5","method":"login","code":7}"#,
+        );
+        assert_eq!(r.user, "AnonymousUser");
+        assert_eq!(r.ip.as_deref(), Some("1.2.3.4"));
+        assert_eq!(r.event, "login 7");
+        let r = record(
+            &p,
+            r#"{"user":{"username":""},"context":{"username":"eve"}}"#,
+        );
+        assert_eq!(r.user, "eve");
+    }
+
+    #[test]
+    fn k8s_counts_final_stages_and_names_impersonation() {
+        let p = parser("k8s-audit");
+        let line = |stage: &str| {
+            format!(
+                r#"{{"kind":"Event","auditID":"a","stage":"{stage}","verb":"create","requestURI":"/api/v1/namespaces/foo/pods/p/exec","user":{{"username":"system:admin"}},"impersonatedUser":{{"username":"bob"}},"sourceIPs":["10.0.0.1","10.0.0.2"],"objectRef":{{"resource":"pods","subresource":"exec"}},"responseStatus":{{"code":403}},"requestReceivedTimestamp":"2023-05-17T15:08:22.763960Z"}}"#
+            )
+        };
+        assert_eq!(parsed(&p, &line("RequestReceived")), Parsed::Skipped);
+        assert_eq!(parsed(&p, &line("ResponseStarted")), Parsed::Skipped);
+        let r = record(&p, &line("ResponseComplete"));
+        assert_eq!(r.user, "system:admin as bob");
+        assert_eq!(r.event, "create pods/exec");
+        assert_eq!(r.ip.as_deref(), Some("10.0.0.1"));
+        assert_eq!(r.outcome, Outcome::AuthorizationFailure);
+        assert_eq!(r.time.unwrap().to_string(), "2023-05-17T15:08:22.763Z");
+        assert!(matches!(parsed(&p, &line("Panic")), Parsed::Record { .. }));
+        // No stage at all (old events): counted.
+        let r = record(
+            &p,
+            r#"{"auditID":"a","verb":"get","requestURI":"/api?x=1","user":{"username":"system:anonymous"},"responseStatus":{"code":401},"timestamp":"2017-09-11T20:27:42Z"}"#,
+        );
+        assert_eq!(r.event, "get /api");
+        assert_eq!(r.user_kind, UserKind::Unknown);
+        assert_eq!(r.outcome, Outcome::AuthenticationFailure);
+    }
+
+    #[test]
+    fn cloudtrail_failures() {
+        let p = parser("cloudtrail");
+        let r = record(
+            &p,
+            r#"{"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","userIdentity":{"type":"IAMUser","principalId":"P"},"responseElements":{"ConsoleLogin":"Failure"},"errorMessage":"Failed authentication","eventTime":"2023-04-11T15:24:00Z","sourceIPAddress":"1.2.3.4"}"#,
+        );
+        assert_eq!(r.event, "signin.amazonaws.com:ConsoleLogin");
+        assert_eq!(r.user, "P");
+        assert_eq!(r.outcome, Outcome::AuthenticationFailure);
+        let r = record(
+            &p,
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"arn":"arn:x","sessionContext":{"sessionIssuer":{"userName":"role"}}},"errorCode":"AccessDenied"}"#,
+        );
+        assert_eq!(r.user, "role");
+        assert_eq!(r.outcome, Outcome::AuthorizationFailure);
+        let r = record(
+            &p,
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"arn":"arn:x"},"errorCode":"NoSuchKey"}"#,
+        );
+        assert_eq!(r.user, "arn:x");
+        assert_eq!(r.outcome, Outcome::OtherFailure);
+        let r = record(
+            &p,
+            r#"{"eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","userIdentity":{},"responseElements":null,"@timestamp":"2020-09-14T00:44:23.000Z"}"#,
+        );
+        assert_eq!(r.outcome, Outcome::Success);
+        assert!(r.time.is_some());
+    }
+
+    #[test]
+    fn gcp_failures() {
+        let p = parser("gcp-audit");
+        let base = |extra: &str| {
+            format!(
+                r#"{{"protoPayload":{{"serviceName":"storage.googleapis.com","methodName":"storage.objects.get","authenticationInfo":{{"principalEmail":"a@b.c"}},"requestMetadata":{{"callerIp":"1.2.3.4"}}{extra}}},"timestamp":"2021-01-01T00:00:00.123456789Z"}}"#
+            )
+        };
+        let r = record(&p, &base(""));
+        assert_eq!(r.event, "storage.googleapis.com:storage.objects.get");
+        assert_eq!(r.outcome, Outcome::Success);
+        assert_eq!(r.user, "a@b.c");
+        let outcome = |extra: &str| record(&p, &base(extra)).outcome;
+        assert_eq!(outcome(r#","status":{}"#), Outcome::Success);
+        assert_eq!(outcome(r#","status":{"code":0}"#), Outcome::Success);
+        assert_eq!(
+            outcome(r#","status":{"code":7,"message":"PERMISSION_DENIED"}"#),
+            Outcome::AuthorizationFailure
+        );
+        assert_eq!(
+            outcome(r#","status":{"code":16}"#),
+            Outcome::AuthenticationFailure
+        );
+        assert_eq!(outcome(r#","status":{"code":5}"#), Outcome::OtherFailure);
+        assert_eq!(
+            outcome(
+                r#","authorizationInfo":[{"granted":true},{"permission":"x"},{"granted":false}]"#
+            ),
+            Outcome::AuthorizationFailure
+        );
+        assert_eq!(
+            outcome(r#","authorizationInfo":[{"granted":true},{"permission":"x"}]"#),
+            Outcome::Success
+        );
+    }
+
+    #[test]
+    fn vault_pairs_and_identity() {
+        let p = parser("vault-audit");
+        let Parsed::Record { record, pair, .. } = parsed(
+            &p,
+            r#"{"time":"2019-11-05T00:40:27.638711Z","type":"request","auth":{"display_name":""},"request":{"id":"r1","operation":"update","path":"auth/userpass/login/bob","remote_address":"10.0.0.9"},"error":""}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(pair, Some(PairSide::Request("r1".into())));
+        assert_eq!(record.user, "unknown_user");
+        assert_eq!(record.user_kind, UserKind::Unknown);
+        assert_eq!(record.event, "update auth/userpass/login/bob");
+        assert_eq!(record.outcome, Outcome::Success);
+        let Parsed::Record { record, pair, .. } = parsed(
+            &p,
+            r#"{"time":"2019-11-05T00:40:27.7Z","type":"response","auth":{},"request":{"id":"r1","operation":"update","path":"auth/userpass/login/bob","remote_address":"10.0.0.9"},"error":"invalid username or password"}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(pair, Some(PairSide::Response("r1".into())));
+        assert_eq!(record.outcome, Outcome::AuthenticationFailure);
+        let r = self::record(
+            &p,
+            r#"{"type":"response","auth":{"display_name":"token"},"request":{"id":"r2","operation":"read","path":"secret/data/x"},"error":"1 error occurred:\n\t* permission denied\n\n"}"#,
+        );
+        assert_eq!(r.outcome, Outcome::AuthorizationFailure);
+        assert_eq!(r.user, "token");
+    }
+
+    #[test]
+    fn caddy_skips_non_access_records_and_fails_status_0() {
+        let p = parser("caddy");
+        assert_eq!(
+            parsed(&p, r#"{"level":"info","ts":1.5,"logger":"tls","msg":"x"}"#),
+            Parsed::Skipped
+        );
+        assert_eq!(
+            parsed(&p, r#"{"level":"info","ts":1.5,"msg":"x"}"#),
+            Parsed::Skipped
+        );
+        let access = |status: u32, user: &str| {
+            format!(
+                r#"{{"ts":1716723772.6014807,"logger":"http.log.access.log0","request":{{"remote_ip":"10.5.1.1","client_ip":"10.10.10.117","method":"GET","uri":"/a/12?x"}},"user_id":"{user}","status":{status}}}"#
+            )
+        };
+        let r = record(&p, &access(0, ""));
+        assert_eq!(r.outcome, Outcome::OtherFailure);
+        assert_eq!(r.user_kind, UserKind::Missing);
+        assert_eq!(r.event, "GET /a/:id");
+        assert_eq!(r.ip.as_deref(), Some("10.10.10.117"));
+        assert_eq!(r.time.unwrap().to_string(), "2024-05-26T11:42:52.601Z");
+        let r = record(&p, &access(401, ""));
+        assert_eq!(r.outcome, Outcome::AuthenticationFailure);
+        let r = record(&p, &access(200, "Bob"));
+        assert_eq!((r.user.as_ref(), r.outcome), ("Bob", Outcome::Success));
+    }
+
+    #[test]
+    fn traefik_fields() {
+        let p = parser("traefik");
+        let r = record(
+            &p,
+            r#"{"ClientHost":"192.168.1.100,10.0.0.50","ClientUsername":"-","DownstreamStatus":404,"RequestMethod":"GET","RequestPath":"/x/1","time":"2025-09-05T13:53:40+01:00"}"#,
+        );
+        assert_eq!(r.user_kind, UserKind::Missing);
+        assert_eq!(r.ip.as_deref(), Some("192.168.1.100"));
+        assert_eq!(r.event, "GET /x/:id");
+        assert_eq!(r.outcome, Outcome::OtherFailure);
+        assert_eq!(r.time.unwrap().to_string(), "2025-09-05T12:53:40.000Z");
+    }
+
+    #[test]
+    fn detection_needs_every_condition() {
+        let k8s = parser("k8s-audit");
+        assert!(k8s.detects(br#"{"auditID":"a","verb":"get","requestURI":"/"}"#));
+        assert!(!k8s.detects(br#"{"auditID":"a","verb":"get"}"#));
+        assert!(!k8s.detects(br#"{"kind": 0}"#));
+        assert!(!k8s.detects(b"not json"));
+        assert!(!parser("generic").detects(br#"{"user":"a"}"#));
+        let caddy = parser("caddy");
+        assert!(caddy.detects(br#"{"ts":1,"logger":"http.log.access.log0"}"#));
+        assert!(!caddy.detects(br#"{"ts":1,"logger":"tls"}"#));
+    }
+
+    #[test]
+    fn records_that_match_no_role_are_flagged() {
+        let p = parser("generic");
+        let Parsed::Record { matched, .. } = parsed(&p, r#"{"kind":0}"#) else {
+            panic!()
+        };
+        assert!(!matched);
+        let Parsed::Record { matched, .. } = parsed(&p, r#"{"ts":1}"#) else {
+            panic!()
+        };
+        assert!(matched);
+    }
+
+    #[test]
+    fn a_format_file_with_conditions() {
+        let format = Format::from_toml(
+            r#"
+name = "teleport"
+description = "Teleport audit events"
+[fields]
+user = ["user"]
+event = ["{event} {code?}"]
+ip = ['["addr.remote"]']
+success = ["success"]
+[users]
+unauthenticated = ["AnonymousUser"]
+[[failure]]
+path = "error"
+contains = "locked"
+kind = "authorization"
+"#,
+            "t.toml",
+        )
+        .unwrap();
+        let p = Parser::new(
+            &format,
+            &FieldOverrides::default(),
+            UnknownUsers::new([]),
+            IpList::First,
+        )
+        .unwrap();
+        let r = record(
+            &p,
+            r#"{"user":"AnonymousUser","event":"user.login","code":"T1000W","success":false,"addr.remote":"1.2.3.4:3025"}"#,
+        );
+        assert_eq!(r.event, "user.login T1000W");
+        assert_eq!(r.user_kind, UserKind::Unknown);
+        assert_eq!(r.ip.as_deref(), Some("1.2.3.4"));
+        assert_eq!(r.outcome, Outcome::AuthenticationFailure);
+        let r = record(
+            &p,
+            r#"{"user":"bob","event":"user.login","error":"user Locked"}"#,
+        );
+        assert_eq!(r.event, "user.login");
+        assert_eq!(r.outcome, Outcome::AuthorizationFailure);
     }
 }

@@ -1,6 +1,8 @@
 //! The finished analysis: plain data that every renderer reads and none
 //! recomputes. Serialised as is, it is the `--format json` document.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::rules::RuleSet;
@@ -32,14 +34,22 @@ pub struct Report {
 /// Counts over the whole input.
 #[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Summary {
-    /// The inputs, in the order they were read (`<stdin>` for standard input).
-    pub files: Vec<String>,
-    /// Lines that were JSON objects and passed the filters.
+    /// The inputs, in the order they were read (`<stdin>` for standard
+    /// input; directories as the files read from them).
+    pub files: Vec<FileSummary>,
+    /// For each format used, the files read as it, in input order.
+    pub formats: BTreeMap<String, Vec<String>>,
+    /// Records read (JSON objects not skipped by their format) that passed the filters.
     pub records: u64,
-    /// Lines that were not (bad JSON, bad UTF-8, not an object, too long).
+    /// Lines that were not records (bad JSON, bad UTF-8, not an object, too long).
     pub malformed: u64,
     /// Lines holding only white space.
     pub blank: u64,
+    /// Records their format skips (non-final stages, non-access records,
+    /// requests whose response was read).
+    pub skipped: u64,
+    /// Files in directory inputs that were not log files.
+    pub skipped_files: u64,
     /// Records without a usable timestamp.
     pub untimed: u64,
     /// Records that are failures.
@@ -57,6 +67,38 @@ pub struct Summary {
 pub struct TimeRange {
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
+}
+
+/// What was read from one input.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct FileSummary {
+    pub path: String,
+    /// The format it was read as; `null` when it could not be opened.
+    pub format: Option<String>,
+    /// `gzip`, `zstd`, or `null` when not compressed.
+    pub compression: Option<&'static str>,
+    pub records: u64,
+    pub malformed: u64,
+    pub skipped: u64,
+    pub blank: u64,
+    /// Records in which no role found a value at all.
+    pub unmatched: u64,
+}
+
+impl FileSummary {
+    /// An input about to be read.
+    pub fn new(path: String) -> FileSummary {
+        FileSummary {
+            path,
+            format: None,
+            compression: None,
+            records: 0,
+            malformed: 0,
+            skipped: 0,
+            blank: 0,
+            unmatched: 0,
+        }
+    }
 }
 
 /// One user's activity.

@@ -12,15 +12,17 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-use audit_analyze::analyze::Analyzer;
 use audit_analyze::analyze::FinishSettings;
 use audit_analyze::filter::FilterSpec;
-use audit_analyze::parse::{FieldMap, Parser, UnknownUsers};
+use audit_analyze::parse::UnknownUsers;
 use audit_analyze::pipeline;
+use audit_analyze::pipeline::{Formats, Outcome};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/adversarial")
@@ -159,7 +161,7 @@ fn a_10_mb_line_is_read_whole_under_the_default_limit() {
     assert_eq!(doc["summary"]["malformed"], 1);
     assert_eq!(
         String::from_utf8(output.stderr).unwrap(),
-        "<stdin>:2: invalid JSON: expected value at column 1\n"
+        "<stdin>:2: not JSON (plain text)\n"
     );
 }
 
@@ -167,13 +169,13 @@ fn a_10_mb_line_is_read_whole_under_the_default_limit() {
 /// remembers the largest buffer it was asked to fill.
 struct LongLine {
     left: usize,
-    largest_read: usize,
+    largest_read: Arc<AtomicUsize>,
     tail: &'static [u8],
 }
 
 impl Read for LongLine {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.largest_read = self.largest_read.max(buf.len());
+        self.largest_read.fetch_max(buf.len(), Ordering::Relaxed);
         if self.left == 0 {
             let n = self.tail.len().min(buf.len());
             buf[..n].copy_from_slice(&self.tail[..n]);
@@ -187,37 +189,34 @@ impl Read for LongLine {
     }
 }
 
-fn parser() -> Parser {
-    Parser::new(&FieldMap::generic(), UnknownUsers::new(Vec::new()))
+/// Reads one in-memory input through the whole pipeline.
+fn analyze_one(reader: impl Read + Send + 'static, max_line_bytes: usize) -> Outcome {
+    pipeline::analyze_readers(
+        vec![("input".to_string(), Box::new(reader))],
+        &Formats::generic(UnknownUsers::new(Vec::new())),
+        &FilterSpec::default(),
+        pipeline::Reading {
+            threads: 1,
+            max_line_bytes,
+        },
+    )
 }
 
 #[test]
 fn a_line_over_max_line_bytes_is_malformed_and_never_buffered_whole() {
     let limit = 1024 * 1024;
-    let mut reader = LongLine {
+    let largest_read = Arc::new(AtomicUsize::new(0));
+    let reader = LongLine {
         left: 48 * 1024 * 1024,
-        largest_read: 0,
+        largest_read: Arc::clone(&largest_read),
         tail: b"\n{\"user\":\"after\"}\n",
     };
-    let mut analyzer = Analyzer::new();
-    pipeline::analyze_reader(
-        &mut reader,
-        0,
-        &parser(),
-        &FilterSpec::default().resolve(None),
-        &mut analyzer,
-        pipeline::Reading {
-            threads: 1,
-            max_line_bytes: limit,
-        },
-    )
-    .unwrap();
-    // The buffer never grew past the limit (plus the byte that proves it).
-    assert!(
-        reader.largest_read <= limit + 1,
-        "read into {} bytes",
-        reader.largest_read
-    );
+    let outcome = analyze_one(reader, limit);
+    assert!(outcome.errors.is_empty());
+    let analyzer = outcome.analyzer;
+    // No read asked for more than a block, whatever the line's length.
+    let largest = largest_read.load(Ordering::Relaxed);
+    assert!(largest <= limit + 1, "read into {largest} bytes");
     let malformed = analyzer.malformed_lines();
     assert_eq!(malformed.len(), 1);
     assert_eq!(malformed[0].position.line, 1);
@@ -225,7 +224,7 @@ fn a_line_over_max_line_bytes_is_malformed_and_never_buffered_whole() {
         malformed[0].reason.to_string(),
         "line too long (over 1048576 bytes)"
     );
-    let report = analyzer.finish(Vec::new(), &rule()).unwrap();
+    let report = analyzer.finish(Vec::new(), 0, &rule()).unwrap();
     assert_eq!(report.summary.records, 1);
     assert_eq!(report.users[0].user, "after");
 }
@@ -293,20 +292,8 @@ fn a_million_distinct_users_are_all_counted_and_top_trims_the_table() {
     input.push_str("{\"user\":\"u0999999\",\"status\":500}\n");
 
     // The library: every user, in order (total desc, then name).
-    let mut analyzer = Analyzer::new();
-    pipeline::analyze_reader(
-        input.as_bytes(),
-        0,
-        &parser(),
-        &FilterSpec::default().resolve(None),
-        &mut analyzer,
-        pipeline::Reading {
-            threads: 1,
-            max_line_bytes: 1 << 20,
-        },
-    )
-    .unwrap();
-    let report = analyzer.finish(vec!["gen".into()], &rule()).unwrap();
+    let outcome = analyze_one(io::Cursor::new(input.clone().into_bytes()), 1 << 20);
+    let report = outcome.analyzer.finish(outcome.files, 0, &rule()).unwrap();
     assert_eq!(report.summary.records, n as u64 + 1);
     assert_eq!(report.users.len(), n);
     assert_eq!(report.users[0].user, "u0999999");
@@ -353,25 +340,16 @@ impl Read for FailsAfter {
 
 #[test]
 fn a_read_error_keeps_the_lines_before_it_and_names_the_line() {
-    let mut reader = FailsAfter {
+    let reader = FailsAfter {
         ok: b"{\"user\":\"a\"}\n{\"user\":\"b\"}\n{\"user\":\"c\",\"st",
     };
-    let mut analyzer = Analyzer::new();
-    let (line, error) = pipeline::analyze_reader(
-        &mut reader,
-        0,
-        &parser(),
-        &FilterSpec::default().resolve(None),
-        &mut analyzer,
-        pipeline::Reading {
-            threads: 1,
-            max_line_bytes: 1 << 20,
-        },
-    )
-    .unwrap_err();
-    assert_eq!(line, 3);
-    assert_eq!(error.to_string(), "device error");
-    let report = analyzer.finish(Vec::new(), &rule()).unwrap();
+    let outcome = analyze_one(reader, 1 << 20);
+    assert_eq!(outcome.errors.len(), 1);
+    assert_eq!(
+        outcome.errors[0].to_string(),
+        "input:3: read error: device error"
+    );
+    let report = outcome.analyzer.finish(outcome.files, 0, &rule()).unwrap();
     assert_eq!(report.summary.records, 2);
 }
 

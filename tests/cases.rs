@@ -100,9 +100,12 @@ fn json_cases_parse_back_with_every_required_key() {
         assert_eq!(v["schema_version"], 1);
         for key in [
             "files",
+            "formats",
             "records",
             "malformed",
             "blank",
+            "skipped",
+            "skipped_files",
             "untimed",
             "first",
             "last",
@@ -112,6 +115,20 @@ fn json_cases_parse_back_with_every_required_key() {
                 "{}: summary.{key}",
                 dir.display()
             );
+        }
+        for f in v["summary"]["files"].as_array().unwrap() {
+            for key in [
+                "path",
+                "format",
+                "compression",
+                "records",
+                "malformed",
+                "skipped",
+                "blank",
+                "unmatched",
+            ] {
+                assert!(f.get(key).is_some(), "{}: files[].{key}", dir.display());
+            }
         }
         for u in v["users"].as_array().unwrap() {
             for key in [

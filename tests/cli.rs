@@ -41,9 +41,12 @@ fn stdin_gives_the_same_report_as_the_file() {
             .unwrap();
         assert!(from_stdin.status.success());
         let (mut a, mut b) = (json_of(&from_file.stdout), json_of(&from_stdin.stdout));
-        assert_eq!(b["summary"]["files"], serde_json::json!(["<stdin>"]));
-        a["summary"]["files"] = Value::Null;
-        b["summary"]["files"] = Value::Null;
+        assert_eq!(b["summary"]["files"][0]["path"], "<stdin>");
+        assert_eq!(b["summary"]["files"][0]["format"], "generic");
+        for v in [&mut a, &mut b] {
+            v["summary"]["files"][0]["path"] = Value::Null;
+            v["summary"]["formats"] = Value::Null;
+        }
         assert_eq!(a, b);
         // Malformed lines on stdin are named after it.
         assert!(String::from_utf8_lossy(&from_stdin.stderr).contains("<stdin>:86: invalid JSON"));
@@ -68,13 +71,15 @@ fn files_and_stdin_mix_in_the_order_given() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f.as_str().unwrap())
+        .map(|f| f["path"].as_str().unwrap())
         .collect();
     assert_eq!(files, [a.to_str().unwrap(), "<stdin>", a.to_str().unwrap()]);
     assert_eq!(v["summary"]["records"], 3);
+    assert_eq!(v["summary"]["files"][1]["records"], 1);
+    assert_eq!(v["summary"]["files"][1]["malformed"], 1);
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "<stdin>:2: invalid JSON: expected value at column 1\n"
+        "<stdin>:2: not JSON (plain text)\n"
     );
 }
 
@@ -167,14 +172,8 @@ fn malformed_lines_are_listed_ten_then_counted() {
     let err = String::from_utf8(out.stderr).unwrap();
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 11, "{err}");
-    assert_eq!(
-        lines[0],
-        "<stdin>:1: invalid JSON: expected value at column 1"
-    );
-    assert_eq!(
-        lines[9],
-        "<stdin>:10: invalid JSON: expected value at column 1"
-    );
+    assert_eq!(lines[0], "<stdin>:1: not JSON (plain text)");
+    assert_eq!(lines[9], "<stdin>:10: not JSON (plain text)");
     assert_eq!(
         lines[10],
         "… and 5 more malformed lines (the first 10 are shown)"
@@ -226,14 +225,35 @@ fn exit_2_on_a_missing_file_names_it_and_still_reports_the_others() {
 }
 
 #[test]
-fn exit_2_on_a_directory() {
+fn a_directory_is_read_recursively_in_path_order() {
     let dir = tempfile::tempdir().unwrap();
-    bin()
-        .arg("report")
-        .arg(dir.path())
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("is a directory"));
+    let d = dir.path();
+    fs::create_dir_all(d.join("sub")).unwrap();
+    fs::write(d.join("b.log"), "{\"user\":\"b\",\"ts\":2}\n").unwrap();
+    fs::write(d.join("a.jsonl"), "{\"user\":\"a\",\"ts\":1}\n").unwrap();
+    fs::write(d.join("sub/c.ndjson.1"), "{\"user\":\"c\",\"ts\":3}\n").unwrap();
+    fs::write(d.join("notes.txt"), "not a log\n").unwrap();
+    fs::write(d.join("sub/README"), "not a log\n").unwrap();
+    let out = bin()
+        .args(["report", "--format", "json"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = json_of(&out.stdout);
+    let files: Vec<String> = v["summary"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    let name = |p: &str| d.join(p).display().to_string();
+    assert_eq!(
+        files,
+        [name("a.jsonl"), name("b.log"), name("sub/c.ndjson.1")]
+    );
+    assert_eq!(v["summary"]["skipped_files"], 2);
+    assert_eq!(v["summary"]["records"], 3);
 }
 
 #[test]
@@ -403,8 +423,10 @@ fn relative_since_reads_stdin_twice_like_a_file() {
         .unwrap();
     let (mut a, mut b) = (json_of(&from_file.stdout), json_of(&from_stdin.stdout));
     assert_eq!(a["summary"]["range"]["since"], "2023-09-22T10:26:32.534Z");
-    a["summary"]["files"] = Value::Null;
-    b["summary"]["files"] = Value::Null;
+    for v in [&mut a, &mut b] {
+        v["summary"]["files"] = Value::Null;
+        v["summary"]["formats"] = Value::Null;
+    }
     assert_eq!(a, b);
     assert!(a["summary"]["filtered_out"].as_u64().unwrap() > 300);
 }

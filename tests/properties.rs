@@ -14,8 +14,9 @@ use audit_analyze::analyze::Analyzer;
 use audit_analyze::analyze::FinishSettings;
 use audit_analyze::cli::{OutputFormat, Section};
 use audit_analyze::filter::FilterSpec;
-use audit_analyze::parse::{FieldMap, Parser, UnknownUsers};
+use audit_analyze::parse::UnknownUsers;
 use audit_analyze::pipeline;
+use audit_analyze::pipeline::Formats;
 use audit_analyze::render::{self, RenderOptions};
 use audit_analyze::report::Report;
 use audit_analyze::rules::{RuleSet, Window};
@@ -46,40 +47,42 @@ fn config() -> ProptestConfig {
     }
 }
 
-fn parser() -> Parser {
-    Parser::new(&FieldMap::generic(), UnknownUsers::new(Vec::new()))
-}
-
-/// Reads `inputs` (one per file) into one analyzer.
-fn analyze(inputs: &[Vec<u8>], parser: &Parser) -> Analyzer {
-    let mut analyzer = Analyzer::new();
-    for (i, input) in inputs.iter().enumerate() {
-        pipeline::analyze_reader(
-            &input[..],
-            i as u32,
-            parser,
-            &FilterSpec::default().resolve(None),
-            &mut analyzer,
-            pipeline::Reading {
-                threads: 1,
-                max_line_bytes: pipeline::MAX_LINE_BYTES,
-            },
-        )
-        .unwrap();
-    }
-    analyzer
+/// Reads `inputs` (one per file) through the whole pipeline; the inputs
+/// before index `from` are read as empty files (so positions say which
+/// input a line came from, as when all are read together).
+fn analyze_from(inputs: &[Vec<u8>], from: usize) -> pipeline::Outcome {
+    let readers: Vec<(String, Box<dyn std::io::Read + Send>)> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let bytes = if i < from { Vec::new() } else { input.clone() };
+            let reader: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(bytes));
+            (format!("f{i}"), reader)
+        })
+        .collect();
+    pipeline::analyze_readers(
+        readers,
+        &Formats::generic(UnknownUsers::new(Vec::new())),
+        &FilterSpec::default(),
+        pipeline::Reading {
+            threads: 1,
+            max_line_bytes: pipeline::MAX_LINE_BYTES,
+        },
+    )
 }
 
 fn report_of(inputs: &[Vec<u8>]) -> Report {
-    let files = (0..inputs.len()).map(|i| format!("f{i}")).collect();
-    analyze(inputs, &parser())
-        .finish(files, &settings())
+    let outcome = analyze_from(inputs, 0);
+    outcome
+        .analyzer
+        .finish(outcome.files, 0, &settings())
         .unwrap()
 }
 
 /// The report without its file list.
 fn without_files(mut report: Report) -> Report {
     report.summary.files.clear();
+    report.summary.formats.clear();
     report
 }
 
@@ -361,15 +364,12 @@ proptest! {
         let split = without_files(report_of(&parts));
         prop_assert_eq!(&split, &whole);
 
-        let parser = parser();
+        // Each part analysed on its own, then merged: the parallel path's fold.
         let mut merged = Analyzer::new();
-        for (i, part) in parts.iter().enumerate() {
-            let mut one = Analyzer::new();
-            pipeline::analyze_reader(&part[..], i as u32, &parser, &FilterSpec::default().resolve(None), &mut one, pipeline::Reading { threads: 1, max_line_bytes: pipeline::MAX_LINE_BYTES })
-                .unwrap();
-            merged.merge(one);
+        for i in 0..parts.len() {
+            merged.merge(analyze_from(&parts[..=i], i).analyzer);
         }
-        let merged = without_files(merged.finish(Vec::new(), &settings()).unwrap());
+        let merged = without_files(merged.finish(Vec::new(), 0, &settings()).unwrap());
         prop_assert_eq!(&merged, &whole);
         render_all(&split, Some(3));
     }

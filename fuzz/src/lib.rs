@@ -15,25 +15,27 @@
 use std::io::{self, Read};
 use std::time::Duration;
 
-use audit_analyze::analyze::{Analyzer, FinishSettings};
+use audit_analyze::analyze::FinishSettings;
 use audit_analyze::cli::{OutputFormat, Section};
 use audit_analyze::filter::FilterSpec;
-use audit_analyze::parse::{FieldMap, Parser, UnknownUsers};
-use audit_analyze::pipeline::{self, Reading};
+use audit_analyze::parse::{FieldOverrides, IpList, UnknownUsers};
+use audit_analyze::pipeline::{self, Formats, Reading};
 use audit_analyze::render::{self, RenderOptions};
 use audit_analyze::rules::{RuleSet, Window};
 
 /// Hands out at most `step` bytes per read.
-struct Trickle<'a> {
-    data: &'a [u8],
+struct Trickle {
+    data: Vec<u8>,
+    at: usize,
     step: usize,
 }
 
-impl Read for Trickle<'_> {
+impl Read for Trickle {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.data.len().min(self.step).min(buf.len());
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
+        let rest = &self.data[self.at..];
+        let n = rest.len().min(self.step).min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.at += n;
         Ok(n)
     }
 }
@@ -64,22 +66,31 @@ pub fn run(data: &[u8]) {
         extra.push("anonymous".to_string());
     }
     let unknown = UnknownUsers::new(extra);
-    let parser = Parser::new(&FieldMap::generic(), unknown.clone());
-    let filter = FilterSpec::default().resolve(None);
+    // Half the runs detect the format of each input among all built-ins.
+    let formats = if b & 0x80 != 0 {
+        Formats::auto(unknown.clone(), &FieldOverrides::default(), IpList::First)
+            .expect("built-in formats load")
+    } else {
+        Formats::generic(unknown.clone())
+    };
     let reading = Reading {
         threads,
         max_line_bytes: max_line,
     };
-
-    let mut analyzer = Analyzer::new();
-    let mut files = Vec::new();
     let chunk = rest.len().div_ceil(inputs).max(1);
-    for (i, part) in rest.chunks(chunk).enumerate() {
-        let reader = Trickle { data: part, step };
-        pipeline::analyze_reader(reader, i as u32, &parser, &filter, &mut analyzer, reading)
-            .expect("reading from memory cannot fail");
-        files.push(format!("input{i}"));
-    }
+    let readers: Vec<(String, Box<dyn Read + Send>)> = rest
+        .chunks(chunk)
+        .enumerate()
+        .map(|(i, part)| {
+            let reader: Box<dyn Read + Send> = Box::new(Trickle {
+                data: part.to_vec(),
+                at: 0,
+                step,
+            });
+            (format!("input{i}"), reader)
+        })
+        .collect();
+    let outcome = pipeline::analyze_readers(readers, &formats, &FilterSpec::default(), reading);
     let mut rules = RuleSet::default();
     rules.unknown_user_burst.threshold = threshold;
     rules.unknown_user_burst.window = Window(window);
@@ -88,9 +99,10 @@ pub fn run(data: &[u8]) {
         rules,
         ..Default::default()
     };
-    let report = analyzer
-        .finish(files, &settings)
-        .expect("no temporary file is needed for this little");
+    let report = outcome
+        .analyzer
+        .finish(outcome.files, 0, &settings)
+        .expect("the successes kept on disk read back");
 
     let users: u64 = report.users.iter().map(|u| u.total).sum();
     let events: u64 = report.events.iter().map(|e| e.total).sum();

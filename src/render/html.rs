@@ -189,7 +189,10 @@ fn header(report: &Report, options: RenderOptions, h: &mut String) -> std::fmt::
     let files: Vec<String> = s
         .files
         .iter()
-        .map(|f| format!("<code>{}</code>", value(f)))
+        .map(|f| match &f.format {
+            Some(format) => format!("<code>{}</code> ({})", value(&f.path), value(format)),
+            None => format!("<code>{}</code>", value(&f.path)),
+        })
         .collect();
     writeln!(h, "<dt>Files</dt><dd>{}</dd>", files.join(", "))?;
     match (s.first, s.last) {

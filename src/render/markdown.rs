@@ -14,7 +14,14 @@ use crate::timestamp::Timestamp;
 pub fn write(report: &Report, options: RenderOptions, out: &mut impl Write) -> io::Result<()> {
     let s = &report.summary;
     writeln!(out, "# audit-analyze report\n")?;
-    let files: Vec<String> = s.files.iter().map(|f| format!("`{}`", code(f))).collect();
+    let files: Vec<String> = s
+        .files
+        .iter()
+        .map(|f| match &f.format {
+            Some(format) => format!("`{}` ({})", code(&f.path), cell(format)),
+            None => format!("`{}`", code(&f.path)),
+        })
+        .collect();
     writeln!(out, "- **Files:** {}", files.join(", "))?;
     writeln!(
         out,

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, presets};
 
 use super::{RenderOptions, finding_key, percent};
-use crate::report::{Finding, Report};
+use crate::report::{FileSummary, Finding, Report};
 use crate::sanitize;
 use crate::timestamp::Timestamp;
 
@@ -192,11 +192,47 @@ fn colour_severities(table: &str) -> String {
 
 fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let s = &report.summary;
-    let files: Vec<Cow<str>> = s.files.iter().map(|f| sanitize::for_terminal(f)).collect();
-    writeln!(out, "Files:     {}", files.join(", "))?;
+    if let [file] = &s.files[..] {
+        writeln!(out, "Files:     {}", file_label(file))?;
+        if file.unmatched > 0 {
+            writeln!(
+                out,
+                "           {} records matched no field",
+                file.unmatched
+            )?;
+        }
+    } else {
+        writeln!(out, "Files:     {}", s.files.len())?;
+        for file in &s.files {
+            let plural = if file.records == 1 { "" } else { "s" };
+            let mut counts = vec![format!("{} record{plural}", file.records)];
+            for (n, what) in [
+                (file.malformed, "malformed"),
+                (file.skipped, "skipped"),
+                (file.unmatched, "matched no field"),
+            ] {
+                if n > 0 {
+                    counts.push(format!("{n} {what}"));
+                }
+            }
+            writeln!(out, "  {}: {}", file_label(file), counts.join(", "))?;
+        }
+    }
+    if s.skipped_files > 0 {
+        writeln!(
+            out,
+            "           {} files in directories skipped (not log files)",
+            s.skipped_files
+        )?;
+    }
+    let skipped = if s.skipped > 0 {
+        format!(", {} skipped by format", s.skipped)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "Records:   {} ({} failures, {} untimed); skipped lines: {} malformed, {} blank",
+        "Records:   {} ({} failures, {} untimed); skipped lines: {} malformed, {} blank{skipped}",
         s.records, s.failures, s.untimed, s.malformed, s.blank
     )?;
     match (s.first, s.last) {
@@ -204,6 +240,14 @@ fn write_summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
         _ => writeln!(out, "Time span: no timed records")?,
     }
     Ok(())
+}
+
+/// `path (format, gzip)`, the path escaped for the terminal.
+fn file_label(file: &FileSummary) -> String {
+    let path: Cow<str> = sanitize::for_terminal(&file.path);
+    let mut tags: Vec<&str> = vec![file.format.as_deref().unwrap_or("unread")];
+    tags.extend(file.compression);
+    format!("{path} ({})", tags.join(", "))
 }
 
 /// Writes a headed table trimmed to `top` rows, with a line saying how many
