@@ -1,4 +1,5 @@
-//! Data-driven end-to-end cases: each folder in `testdata/cases/` holds the
+//! Data-driven end-to-end cases: each folder in `testdata/cases/` (and in
+//! the adversarial corpus, `testdata/adversarial/`) holds the
 //! arguments (`args`, one per line), its input files, optionally `stdin`,
 //! and the expected `expected.stdout`, `expected.stderr` and `expected.exit`
 //! of running `audit-analyze` in that folder. A new case needs no Rust.
@@ -16,6 +17,21 @@ use assert_cmd::Command;
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/cases")
+}
+
+fn adversarial_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/adversarial")
+}
+
+/// The case folders under `root`, sorted.
+fn case_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("args").is_file())
+        .collect();
+    dirs.sort();
+    dirs
 }
 
 struct Run {
@@ -45,13 +61,14 @@ fn run_case(dir: &Path) -> Run {
 #[test]
 fn every_case_matches_its_expected_output() {
     let bless = std::env::var_os("BLESS").is_some();
-    let mut dirs: Vec<PathBuf> = fs::read_dir(cases_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("args").is_file())
-        .collect();
-    dirs.sort();
-    assert!(dirs.len() >= 10, "the cases folder lost its cases");
+    let cases = case_dirs(&cases_dir());
+    let adversarial = case_dirs(&adversarial_dir());
+    assert!(cases.len() >= 10, "the cases folder lost its cases");
+    assert!(
+        adversarial.len() >= 15,
+        "the adversarial corpus lost its cases"
+    );
+    let dirs: Vec<PathBuf> = cases.into_iter().chain(adversarial).collect();
 
     let mut failures = Vec::new();
     for dir in &dirs {
@@ -85,9 +102,9 @@ fn every_case_matches_its_expected_output() {
 
 #[test]
 fn json_cases_parse_back_with_every_required_key() {
-    for dir in fs::read_dir(cases_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
+    for dir in case_dirs(&cases_dir())
+        .into_iter()
+        .chain(case_dirs(&adversarial_dir()))
     {
         let Ok(stdout) = fs::read(dir.join("expected.stdout")) else {
             continue;
