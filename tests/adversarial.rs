@@ -2,11 +2,10 @@
 //! its expected outcome.
 //!
 //! Small inputs live in `testdata/adversarial/`, one folder per case in the
-//! format of `testdata/cases/` (`args`, inputs, `expected.stdout`,
-//! `expected.stderr`, `expected.exit`; `BLESS=1 cargo test --test
-//! adversarial` rewrites the expected files for review). Inputs too large
-//! to commit (a 10 MB line, 100 000 levels of nesting, a million users) are
-//! generated here.
+//! format of `testdata/cases/`, run by `tests/cases.rs` (`BLESS=1 cargo
+//! test --test cases` rewrites the expected files for review). Inputs too
+//! large to commit (a 10 MB line, 100 000 levels of nesting, a million
+//! users) are generated here.
 
 use std::fs;
 use std::io::{self, Read};
