@@ -268,6 +268,10 @@ pub struct ReportArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// No progress bar (it shows only on a terminal, for inputs over 100 MB)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
     /// Lines longer than this are malformed ("line too long") and skipped unread
     #[arg(long, default_value_t = crate::pipeline::MAX_LINE_BYTES as u64, value_name = "BYTES",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -352,6 +356,8 @@ pub struct ReportConfig {
     /// Rows per table; `None` shows all.
     pub top: Option<usize>,
     pub strict: bool,
+    /// No progress bar.
+    pub quiet: bool,
     pub fail_on: Option<Severity>,
     pub filter: FilterSpec,
     pub bucket: Option<Duration>,
@@ -390,6 +396,7 @@ impl ReportArgs {
             unknown_users: UnknownUsers::new(self.rules.unknown_users),
             top: (self.top > 0).then_some(self.top),
             strict: self.strict,
+            quiet: self.quiet,
             fail_on: self.fail_on,
             filter: FilterSpec {
                 since: self.since,

@@ -95,8 +95,12 @@ const SNIFF: usize = 64 * 1024;
 
 /// Opens a source for reading: a directory is refused here with a clear
 /// message rather than failing on the first read; gzip and zstd are
-/// recognised by their magic bytes and decompressed.
-pub fn open(source: &Source) -> Result<Opened, InputError> {
+/// recognised by their magic bytes and decompressed. With `progress`, the
+/// bytes read advance the bar.
+pub fn open(
+    source: &Source,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<Opened, InputError> {
     let name = source.to_string();
     let fail = |error| InputError::Open {
         source_name: name.clone(),
@@ -111,6 +115,11 @@ pub fn open(source: &Source) -> Result<Opened, InputError> {
             }
             Box::new(file)
         }
+    };
+    // The bar counts the bytes as they are on disk (compressed or not).
+    let raw: Box<dyn Read + Send> = match progress {
+        Some(bar) => Box::new(bar.wrap_read(raw)),
+        None => raw,
     };
     open_reader(raw, &name)
 }

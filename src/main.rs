@@ -219,7 +219,18 @@ fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
         threads: config.threads,
         max_line_bytes: config.max_line_bytes,
     };
-    let outcome = pipeline::analyze_sources(&expanded.sources, &formats, &config.filter, reading);
+    let progress = if config.quiet {
+        None
+    } else {
+        pipeline::progress_bar(&expanded.sources, io::stderr().is_terminal())
+    };
+    let outcome = pipeline::analyze_sources(
+        &expanded.sources,
+        &formats,
+        &config.filter,
+        reading,
+        progress.as_ref(),
+    );
     let files: Vec<String> = outcome.files.iter().map(|f| f.path.clone()).collect();
 
     // The unauthenticated names of the formats used count for the rule.

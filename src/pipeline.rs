@@ -11,6 +11,7 @@
 use std::io::{self, Read};
 use std::sync::{Mutex, mpsc};
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::analyze::Analyzer;
@@ -45,6 +46,34 @@ pub struct Reading {
     pub max_line_bytes: usize,
 }
 
+/// Inputs smaller than this finish too soon to need a progress bar.
+pub const PROGRESS_MIN_BYTES: u64 = 100 * 1000 * 1000;
+
+/// A progress bar on standard error for reading `sources`, when a person
+/// is watching (`stderr_is_terminal`) and the files add up to more than
+/// [`PROGRESS_MIN_BYTES`]; never for standard input (its size is unknown).
+pub fn progress_bar(sources: &[Source], stderr_is_terminal: bool) -> Option<ProgressBar> {
+    if !stderr_is_terminal {
+        return None;
+    }
+    let total: u64 = sources
+        .iter()
+        .map(|s| match s {
+            Source::Path(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            Source::Stdin => 0,
+        })
+        .sum();
+    if total <= PROGRESS_MIN_BYTES {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
 /// The formats the inputs are read with.
 #[derive(Debug)]
 pub enum Formats {
@@ -73,12 +102,13 @@ pub struct Outcome {
 /// opened or read is recorded and skipped; the lines read before a read
 /// error still count. Relative `--since`/`--until` need the newest record
 /// first: then the inputs are read twice (standard input is kept in a
-/// temporary file for that).
+/// temporary file for that). `progress`, when given, shows the bytes read.
 pub fn analyze_sources(
     sources: &[Source],
     formats: &Formats,
     filter: &FilterSpec,
     reading: Reading,
+    progress: Option<&ProgressBar>,
 ) -> Outcome {
     let mut spool = None;
     let mut opened_as: Vec<(String, Source)> = Vec::new();
@@ -99,12 +129,15 @@ pub fn analyze_sources(
     }
     let filter = if filter.needs_newest() {
         let everything = FilterSpec::default().resolve(None);
-        let first = run(&opened_as, formats, &everything, reading);
+        let first = run(&opened_as, formats, &everything, reading, progress);
         filter.resolve(first.analyzer.newest())
     } else {
         filter.resolve(None)
     };
-    let mut outcome = run(&opened_as, formats, &filter, reading);
+    let mut outcome = run(&opened_as, formats, &filter, reading, progress);
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
     errors.append(&mut outcome.errors);
     outcome.errors = errors;
     drop(spool);
@@ -145,11 +178,15 @@ fn run(
     formats: &Formats,
     filter: &Filter,
     reading: Reading,
+    progress: Option<&ProgressBar>,
 ) -> Outcome {
+    if let Some(bar) = progress {
+        bar.set_position(0);
+    }
     let mut run = Run::new(formats, filter, reading);
     let mut errors = Vec::new();
     for (name, source) in sources {
-        run.input(name, input::open(source), &mut errors);
+        run.input(name, input::open(source, progress), &mut errors);
     }
     run.finish(errors)
 }
@@ -724,3 +761,24 @@ impl<'scope> Workers<'scope> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_only_on_a_terminal_for_big_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.jsonl");
+        // Sparse: a size without the bytes.
+        std::fs::File::create(&big).unwrap().set_len(PROGRESS_MIN_BYTES + 1).unwrap();
+        let small = dir.path().join("small.jsonl");
+        std::fs::write(&small, "{}\n").unwrap();
+        let big = [Source::Path(big)];
+        assert!(progress_bar(&big, true).is_some());
+        assert!(progress_bar(&big, false).is_none(), "never on a pipe or file");
+        assert!(progress_bar(&[Source::Path(small)], true).is_none());
+        assert!(progress_bar(&[Source::Stdin], true).is_none());
+    }
+}
+
