@@ -771,14 +771,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let big = dir.path().join("big.jsonl");
         // Sparse: a size without the bytes.
-        std::fs::File::create(&big).unwrap().set_len(PROGRESS_MIN_BYTES + 1).unwrap();
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(PROGRESS_MIN_BYTES + 1)
+            .unwrap();
         let small = dir.path().join("small.jsonl");
         std::fs::write(&small, "{}\n").unwrap();
         let big = [Source::Path(big)];
         assert!(progress_bar(&big, true).is_some());
-        assert!(progress_bar(&big, false).is_none(), "never on a pipe or file");
+        assert!(
+            progress_bar(&big, false).is_none(),
+            "never on a pipe or file"
+        );
         assert!(progress_bar(&[Source::Path(small)], true).is_none());
         assert!(progress_bar(&[Source::Stdin], true).is_none());
     }
 }
-
