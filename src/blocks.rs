@@ -319,18 +319,51 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_sequential_line_reader() {
+    fn lone_cr_stays_inside_the_line_and_crlf_loses_its_cr() {
+        assert_eq!(texts(b"a\rb\n", 4), ["a\rb"]);
+        assert_eq!(texts(b"a\nb\r\nc", 2), ["a", "b", "c"]);
+        assert_eq!(texts(b"a\n\nb\n", 3), ["a", "", "b"]);
+    }
+
+    #[test]
+    fn a_bom_split_across_reads_is_still_dropped() {
+        let reader = io::Read::chain(&b"\xEF"[..], &b"\xBB\xBFok\n"[..]);
+        let mut got = Vec::new();
+        read_chunks(
+            reader,
+            64,
+            100,
+            |_| true,
+            |chunk| {
+                if let Chunk::Lines { data, first_line } = chunk {
+                    for_each_line(&data, first_line, |_, l| got.push(l.to_vec()));
+                }
+                true
+            },
+        )
+        .unwrap();
+        assert_eq!(got, [b"ok".to_vec()]);
+    }
+
+    #[test]
+    fn a_line_longer_than_many_blocks_is_read_whole() {
+        let long = "x".repeat(4096 * 3 + 17);
+        let input = format!("a\n{long}\nb");
+        assert_eq!(
+            texts(input.as_bytes(), 4096),
+            ["a".to_string(), long, "b".to_string()]
+        );
+    }
+
+    #[test]
+    fn many_lines_over_many_blocks_keep_their_numbers() {
         let input: Vec<u8> = (0..500)
             .map(|i| format!("{{\"n\":{i}}}{}", if i % 7 == 0 { "\r\n" } else { "\n" }))
             .collect::<String>()
             .into_bytes();
-        let mut sequential = Vec::new();
-        crate::input::for_each_line(&input[..], 1 << 20, |l| {
-            if let crate::input::Line::Text { number, bytes } = l {
-                sequential.push((number, String::from_utf8_lossy(bytes).into_owned()))
-            }
-        })
-        .unwrap();
-        assert_eq!(lines(&input, 333, 1 << 20), sequential);
+        let want: Vec<(u64, String)> = (0..500)
+            .map(|i| (i + 1, format!("{{\"n\":{i}}}")))
+            .collect();
+        assert_eq!(lines(&input, 333, 1 << 20), want);
     }
 }
