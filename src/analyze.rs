@@ -359,9 +359,7 @@ impl Analyzer {
         skipped_files: u64,
         settings: &FinishSettings,
     ) -> io::Result<Report> {
-        for list in self.evidence.lists_mut() {
-            list.sort_by_key(|e| (e.time, e.position));
-        }
+        // Needs no order; `detect::run` sorts the evidence itself.
         let windows = SuccessWindows::new(&settings.rules, &self.evidence);
         if !windows.is_empty() {
             self.evidence.successes =
