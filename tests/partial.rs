@@ -532,6 +532,8 @@ fn damaged_partials_are_errors_not_panics() {
         ("/state/unknown_failures/0/1", serde_json::json!(7)),
         ("/state/first", serde_json::json!(i128::MAX.to_string())),
         ("/state/users", serde_json::json!("x")),
+        ("/state/minutes/0/0", serde_json::json!(i64::MAX)),
+        ("/state/malformed/0/0", serde_json::json!(3)),
         ("/shards", serde_json::json!(null)),
     ] {
         let mut doc = good.clone();
