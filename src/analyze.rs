@@ -331,15 +331,8 @@ impl Analyzer {
             ips: &ip_ids,
             events: &event_ids,
         };
-        let mut theirs = other.evidence;
-        for (mine, theirs) in self
-            .evidence
-            .lists_mut()
-            .into_iter()
-            .zip(theirs.lists_mut())
-        {
-            mine.extend(theirs.drain(..).map(|e| maps.apply(e)));
-        }
+        self.evidence
+            .append_mapped(other.evidence, |e| maps.apply(e));
         self.successes.merge(other.successes, &maps);
         self.malformed.extend(other.malformed);
         self.malformed.sort_by_key(|m| m.position);
