@@ -9,7 +9,6 @@
 use std::borrow::Cow;
 
 use serde::de::IgnoredAny;
-use serde_json::value::RawValue;
 
 use crate::format::{Condition, FailureKind, Format, FormatError, Literal, ROLE_NAMES};
 use crate::path::{Captures, Path, PathTree, Piece, Source, Target};
@@ -652,8 +651,8 @@ fn template_text(v: Scalar<'_>) -> Option<String> {
 }
 
 /// Whether one value passes every test of a condition.
-fn passes(raw: &RawValue, c: &Condition) -> bool {
-    let is_null = raw.get() == "null";
+fn passes(raw: &str, c: &Condition) -> bool {
+    let is_null = raw == "null";
     let v = Scalar::of(raw);
     let equal = |l: &Literal| match (l, &v) {
         (Literal::Str(a), Scalar::Str(b)) => a == b,
@@ -810,8 +809,8 @@ enum Scalar<'a> {
 }
 
 impl<'a> Scalar<'a> {
-    fn of(raw: &'a RawValue) -> Scalar<'a> {
-        let text = raw.get();
+    /// The value whose JSON text is `text`.
+    fn of(text: &'a str) -> Scalar<'a> {
         match text.as_bytes()[0] {
             b'"' => {
                 let inner = &text[1..text.len() - 1];
