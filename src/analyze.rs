@@ -199,6 +199,35 @@ pub struct Analyzer {
     successes: SuccessLog,
     /// The first malformed lines in input order.
     malformed: Vec<MalformedLine>,
+    /// Saves hash lookups on records like the ones before them.
+    recent: Recent,
+}
+
+/// What spares `add` most hash-table lookups (each a likely cache miss on a
+/// big log): indexed by user or ip id, and only ever a shortcut. A missing
+/// entry means "unknown" and an entry is true of the sets it speaks of,
+/// which only grow, so any analyzer may start with an empty `Recent`.
+#[derive(Debug, Default)]
+struct Recent {
+    /// Per user: bit `e` set when (user, event `e`) is in `user_events`,
+    /// for the first 64 events.
+    user_events: Vec<u64>,
+    /// Per ip: a user that (ip, user) is in `ip_users` for.
+    ip_user: Vec<u32>,
+    /// Per user: the ip of their last record (checked by name before use).
+    user_ip: Vec<u32>,
+}
+
+/// No id yet.
+const NONE: u32 = u32::MAX;
+
+/// The entry for `id`, growing `v` with `fill` to reach it.
+fn slot<T: Copy>(v: &mut Vec<T>, id: u32, fill: T) -> &mut T {
+    let i = id as usize;
+    if i >= v.len() {
+        v.resize(i + 1, fill);
+    }
+    &mut v[i]
 }
 
 impl Default for Analyzer {
@@ -221,6 +250,7 @@ impl Analyzer {
             evidence: EvidenceSet::default(),
             successes: SuccessLog::default(),
             malformed: Vec::new(),
+            recent: Recent::default(),
         }
     }
 
@@ -248,14 +278,31 @@ impl Analyzer {
         let stats = self.events.stats(event);
         stats.total += 1;
         stats.failures += u64::from(failure);
-        self.user_events.insert((user, event));
+        let bits = slot(&mut self.recent.user_events, user, 0);
+        let bit = 1u64.checked_shl(event).unwrap_or(0);
+        if *bits & bit == 0 {
+            self.user_events.insert((user, event));
+            *bits |= bit;
+        }
 
-        let ip = self.ips.id(record.ip.as_deref().unwrap_or("-"));
+        let ip_name = record.ip.as_deref().unwrap_or("-");
+        let last_ip = slot(&mut self.recent.user_ip, user, NONE);
+        let ip = match self.ips.rows.get(*last_ip as usize) {
+            Some((name, _)) if **name == *ip_name => *last_ip,
+            _ => {
+                *last_ip = self.ips.id(ip_name);
+                *last_ip
+            }
+        };
         let ip_stats = self.ips.stats(ip);
         ip_stats.seen.add(record.time, failure);
         let unknown_failure = failure && record.user_kind == UserKind::Unknown;
         ip_stats.unknown_user_failures += u64::from(unknown_failure);
-        self.ip_users.insert((ip, user));
+        let paired = slot(&mut self.recent.ip_user, ip, NONE);
+        if *paired != user {
+            self.ip_users.insert((ip, user));
+            *paired = user;
+        }
 
         let Some(time) = record.time else { return };
         let evidence = Evidence {
