@@ -20,7 +20,7 @@ const CHUNK: usize = 64 * 1024;
 const MAX_RECORD: usize = 11 + 5 + 10 + 3 * 5;
 /// At most this many records are decoded at once when grouping (plus the
 /// largest group, which the rules need whole).
-const DECODED_AT_ONCE: usize = 1 << 18;
+const DECODED_AT_ONCE: usize = 1 << 17;
 
 /// What the next record is encoded against.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -100,9 +100,17 @@ impl EvidenceList {
     /// [`DECODED_AT_ONCE`] records (or the largest group) are held decoded.
     pub fn groups(&self, key: impl Fn(&Evidence) -> u32, mut f: impl FnMut(u32, &[Evidence])) {
         let parts = self.len.div_ceil(DECODED_AT_ONCE).max(1) as u32;
-        let mut part: Vec<Evidence> = Vec::new();
+        // Sized exactly, so no part is held twice while growing.
+        let mut sizes = vec![0usize; parts as usize];
+        if parts > 1 {
+            for e in self.iter() {
+                sizes[(key(&e) % parts) as usize] += 1;
+            }
+        } else {
+            sizes[0] = self.len;
+        }
         for p in 0..parts {
-            part.clear();
+            let mut part: Vec<Evidence> = Vec::with_capacity(sizes[p as usize]);
             part.extend(self.iter().filter(|e| key(e) % parts == p));
             part.sort_by_key(|e| (key(e), e.time, e.position));
             for group in part.chunk_by(|a, b| key(a) == key(b)) {
