@@ -717,6 +717,10 @@ pub fn clean_ip(s: Cow<'_, str>, list: IpList) -> Option<Cow<'_, str>> {
             _ => part,
         }
     }
+    // The common case, a bare IPv4 (or hex) address, is its own answer.
+    if !s.is_empty() && s.bytes().all(|c| c == b'.' || c.is_ascii_hexdigit()) {
+        return Some(s);
+    }
     let out = match s {
         Cow::Borrowed(b) => Cow::Borrowed(pick(b, list)),
         Cow::Owned(o) => Cow::Owned(pick(&o, list).to_string()),
@@ -765,16 +769,21 @@ fn non_empty_str(v: Scalar<'_>) -> Option<Cow<'_, str>> {
 /// Appends `path` to `out` without its query or fragment, with every segment
 /// that is an id (all digits, a UUID, or 16+ hex digits) replaced by `:id`.
 pub fn normalize_path(path: &str, out: &mut String) {
-    let end = path.find(['?', '#']).unwrap_or(path.len());
-    for (i, segment) in path[..end].split('/').enumerate() {
-        if i > 0 {
+    let end = memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len());
+    let path = &path[..end];
+    let mut start = 0;
+    let slashes = memchr::memchr_iter(b'/', path.as_bytes()).chain([path.len()]);
+    for end in slashes {
+        if start > 0 {
             out.push('/');
         }
+        let segment = &path[start..end];
         out.push_str(if is_id_segment(segment) {
             ":id"
         } else {
             segment
         });
+        start = end + 1;
     }
 }
 
@@ -814,7 +823,7 @@ impl<'a> Scalar<'a> {
         match text.as_bytes()[0] {
             b'"' => {
                 let inner = &text[1..text.len() - 1];
-                if inner.contains('\\') {
+                if memchr::memchr(b'\\', inner.as_bytes()).is_some() {
                     match serde_json::from_str::<String>(text) {
                         Ok(s) => Scalar::Str(Cow::Owned(s)),
                         Err(_) => Scalar::Other,
