@@ -32,8 +32,59 @@ pub const MALFORMED_SHOWN: usize = 10;
 /// Names mapped to dense ids, each with its accumulator.
 #[derive(Debug)]
 struct Table<T> {
-    ids: FxHashMap<Box<str>, u32>,
+    ids: FxHashMap<Key, u32>,
     rows: Vec<(Box<str>, T)>,
+}
+
+/// A name as a key of [`Table::ids`], looked up by its bytes. Names of up
+/// to 22 bytes (most user names, every IPv4 address) are kept inside the
+/// hash table's slot, so comparing one costs no second memory access.
+#[derive(Clone, Debug)]
+enum Key {
+    Inline(u8, [u8; 22]),
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    fn new(name: &str) -> Key {
+        let b = name.as_bytes();
+        match u8::try_from(b.len()) {
+            Ok(len) if b.len() <= 22 => {
+                let mut bytes = [0u8; 22];
+                bytes[..b.len()].copy_from_slice(b);
+                Key::Inline(len, bytes)
+            }
+            _ => Key::Heap(b.into()),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline(len, bytes) => &bytes[..*len as usize],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Key {}
+
+/// As the bytes hash, so that lookups by `&[u8]` find it.
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state);
+    }
 }
 
 impl<T: Default> Table<T> {
@@ -46,11 +97,11 @@ impl<T: Default> Table<T> {
 
     /// The id of `name`, adding it on first sight; allocates only then.
     fn id(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
+        if let Some(&id) = self.ids.get(name.as_bytes()) {
             return id;
         }
         let id = u32::try_from(self.rows.len()).expect("more than 4 billion distinct names");
-        self.ids.insert(name.into(), id);
+        self.ids.insert(Key::new(name), id);
         self.rows.push((name.into(), T::default()));
         id
     }
