@@ -230,10 +230,12 @@ pub enum LineError {
     TooLong(usize),
 }
 
-/// Buffers a parsed record may borrow from.
+/// Buffers a parsed record may borrow from, and the captures buffer
+/// (empty between lines), kept from line to line to save allocations.
 #[derive(Debug, Default)]
 pub struct Scratch {
     event: String,
+    captures: Vec<Option<&'static str>>,
 }
 
 /// A role's source, compiled against the parser's path tree.
@@ -414,8 +416,16 @@ impl Parser {
     ) -> Result<Parsed<'a>, LineError> {
         let text =
             std::str::from_utf8(line).map_err(|e| LineError::InvalidUtf8(e.valid_up_to()))?;
-        let caps = self.capture(text)?;
-        Ok(self.interpret(&caps, &mut scratch.event))
+        let Scratch { event, captures } = scratch;
+        // The same allocation, for values borrowed from this line.
+        let mut caps: Captures<'a> = std::mem::take(captures).into_iter().map(|_| None).collect();
+        self.tree
+            .capture_into(text, &mut caps)
+            .map_err(|err| describe_error(text, err))?;
+        let parsed = self.interpret(&caps, event);
+        caps.clear();
+        *captures = caps.into_iter().map(|_| None).collect();
+        Ok(parsed)
     }
 
     /// Whether the line is a record of this format, as its `[[detect]]`

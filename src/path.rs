@@ -301,13 +301,26 @@ impl PathTree {
     /// an escaped key) is read again by serde_json, which decides and words
     /// the error.
     pub fn capture<'de>(&self, text: &'de str) -> Result<Captures<'de>, serde_json::Error> {
-        let mut captures: Captures<'de> = vec![None; self.nodes.len()];
-        if scan_object(text, &self.nodes[0].children, &mut captures).is_none() {
+        let mut captures = Vec::new();
+        self.capture_into(text, &mut captures)?;
+        Ok(captures)
+    }
+
+    /// [`PathTree::capture`] into `captures` (whatever it held is dropped),
+    /// so that a buffer can serve line after line.
+    pub fn capture_into<'de>(
+        &self,
+        text: &'de str,
+        captures: &mut Captures<'de>,
+    ) -> Result<(), serde_json::Error> {
+        captures.clear();
+        captures.resize(self.nodes.len(), None);
+        if scan_object(text, &self.nodes[0].children, captures).is_none() {
             captures.fill(None);
             let mut de = serde_json::Deserializer::from_str(text);
             LevelSeed {
                 node: &self.nodes[0],
-                captures: &mut captures,
+                captures,
                 root: true,
             }
             .deserialize(&mut de)?;
@@ -321,21 +334,20 @@ impl PathTree {
                 continue;
             }
             if let Some(raw) = captures[id] {
-                if raw.starts_with('{') && scan_object(raw, &node.children, &mut captures).is_some()
-                {
+                if raw.starts_with('{') && scan_object(raw, &node.children, captures).is_some() {
                     continue;
                 }
                 let mut de = serde_json::Deserializer::from_str(raw);
                 // Already validated: an error here cannot happen.
                 let _ = LevelSeed {
                     node,
-                    captures: &mut captures,
+                    captures,
                     root: false,
                 }
                 .deserialize(&mut de);
             }
         }
-        Ok(captures)
+        Ok(())
     }
 
     /// Calls `f` with each value at `target` until it returns true; returns
