@@ -833,7 +833,8 @@ impl<'a> Scalar<'a> {
         match text.as_bytes()[0] {
             b'"' => {
                 let inner = &text[1..text.len() - 1];
-                if memchr::memchr(b'\\', inner.as_bytes()).is_some() {
+                // Values are short: a plain loop beats memchr's setup.
+                if inner.bytes().any(|c| c == b'\\') {
                     match serde_json::from_str::<String>(text) {
                         Ok(s) => Scalar::Str(Cow::Owned(s)),
                         Err(_) => Scalar::Other,
