@@ -454,7 +454,7 @@ impl Analyzer {
         let windows = SuccessWindows::new(&settings.rules, &self.evidence);
         if !windows.is_empty() {
             self.evidence.successes =
-                std::mem::take(&mut self.successes).select(|e| windows.contains(e))?;
+                std::mem::take(&mut self.successes).select(windows.contains_fn())?;
         }
         let mut formats: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for f in &files {

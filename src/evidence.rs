@@ -224,8 +224,19 @@ fn put(out: &mut [u8], n: &mut usize, mut v: u128) {
 
 /// Reads a LEB128 variable-length integer written by [`put`].
 fn take(chunk: &[u8], at: &mut usize) -> u128 {
-    let mut v = 0u128;
-    let mut shift = 0;
+    // Nearly every value fits in one or two bytes: 64-bit arithmetic for
+    // the first nine (63 bits), 128-bit only beyond.
+    let mut v = 0u64;
+    for shift in (0..63).step_by(7) {
+        let byte = chunk[*at];
+        *at += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return u128::from(v);
+        }
+    }
+    let mut v = u128::from(v);
+    let mut shift = 63;
     loop {
         let byte = chunk[*at];
         *at += 1;
