@@ -265,15 +265,16 @@ struct Recent {
     user_events: Vec<u64>,
     /// Per ip: a user that (ip, user) is in `ip_users` for.
     ip_user: Vec<u32>,
-    /// Per user: the ip of their last record (checked by name before use).
-    user_ip: Vec<u32>,
+    /// Per user: the ip of their last record, with its name (compared
+    /// before use; kept here so that comparing reads no other memory).
+    user_ip: Vec<(u32, Key)>,
 }
 
 /// No id yet.
 const NONE: u32 = u32::MAX;
 
 /// The entry for `id`, growing `v` with `fill` to reach it.
-fn slot<T: Copy>(v: &mut Vec<T>, id: u32, fill: T) -> &mut T {
+fn slot<T: Clone>(v: &mut Vec<T>, id: u32, fill: T) -> &mut T {
     let i = id as usize;
     if i >= v.len() {
         v.resize(i + 1, fill);
@@ -337,13 +338,17 @@ impl Analyzer {
         }
 
         let ip_name = record.ip.as_deref().unwrap_or("-");
-        let last_ip = slot(&mut self.recent.user_ip, user, NONE);
-        let ip = match self.ips.rows.get(*last_ip as usize) {
-            Some((name, _)) if **name == *ip_name => *last_ip,
-            _ => {
-                *last_ip = self.ips.id(ip_name);
-                *last_ip
-            }
+        let last_ip = slot(
+            &mut self.recent.user_ip,
+            user,
+            (NONE, Key::Inline(0, [0; 22])),
+        );
+        let ip = if last_ip.0 != NONE && last_ip.1.bytes() == ip_name.as_bytes() {
+            last_ip.0
+        } else {
+            let ip = self.ips.id(ip_name);
+            *last_ip = (ip, Key::new(ip_name));
+            ip
         };
         let ip_stats = self.ips.stats(ip);
         ip_stats.seen.add(record.time, failure);
