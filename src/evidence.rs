@@ -73,13 +73,12 @@ impl EvidenceList {
 
     /// The records, in the order they were pushed.
     pub fn iter(&self) -> impl Iterator<Item = Evidence> + '_ {
-        self.chunks.iter().flat_map(|chunk| {
-            let mut last = Previous::default();
-            let mut at = 0;
-            std::iter::from_fn(move || {
-                (at < chunk.len()).then(|| decode(&mut last, chunk, &mut at))
-            })
-        })
+        self.chunks.iter().flat_map(|chunk| decode_chunk(chunk))
+    }
+
+    /// The encoded chunks, each decodable on its own by [`decode_chunk`].
+    pub fn chunks(&self) -> &[Vec<u8>] {
+        &self.chunks
     }
 
     /// Appends `other`'s records, each passed through `map`, freeing
@@ -141,6 +140,14 @@ impl PartialEq for EvidenceList {
     fn eq(&self, other: &EvidenceList) -> bool {
         self.len == other.len && self.iter().eq(other.iter())
     }
+}
+
+/// The records of one chunk of an [`EvidenceList`] (as
+/// [`EvidenceList::chunks`] gives them), in order.
+pub fn decode_chunk(chunk: &[u8]) -> impl Iterator<Item = Evidence> + '_ {
+    let mut last = Previous::default();
+    let mut at = 0;
+    std::iter::from_fn(move || (at < chunk.len()).then(|| decode(&mut last, chunk, &mut at)))
 }
 
 /// Time steps that are whole milliseconds or microseconds (most logs write
