@@ -5,8 +5,9 @@
 //! the same code. Memory grows with the distinct users, events and ips, the
 //! distinct (user, event) and (ip, user) pairs, the minutes that have
 //! records (timeline), and the timed records the rules need: failures of
-//! unknown users, authentication and authorization failures of known users,
-//! and successes of known users (for `success_after_failures`).
+//! unknown users, authentication and authorization failures of known users
+//! (delta-encoded, [`crate::evidence`]), and successes of known users (for
+//! `success_after_failures`; on disk once there are many, [`crate::spill`]).
 
 use std::collections::BTreeMap;
 use std::io;
