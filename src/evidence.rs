@@ -96,7 +96,7 @@ impl EvidenceList {
     /// Calls `f` with each group of records sharing `key`, in time order
     /// (ties in input order, then in the order pushed), groups by key.
     /// Decodes a part of the keys at a time, so at most about
-    /// [`DECODED_AT_ONCE`] records (or the largest group) are held decoded.
+    /// 2^17 records (and the largest group) are held decoded.
     pub fn groups(&self, key: impl Fn(&Evidence) -> u32, mut f: impl FnMut(u32, &[Evidence])) {
         let parts = self.len.div_ceil(DECODED_AT_ONCE).max(1) as u32;
         // Sized exactly, so no part is held twice while growing.

@@ -296,7 +296,7 @@ impl PathTree {
     /// Reads one JSON text: validates all of it, captures the values of the
     /// tree's keys. Errors are serde_json's.
     ///
-    /// A record is first read by [`scan_object`], a strict validator that
+    /// A record is first read by `scan_object`, a strict validator that
     /// accepts only what serde_json accepts; whatever it declines (an error,
     /// an escaped key) is read again by serde_json, which decides and words
     /// the error.
