@@ -1036,4 +1036,109 @@ mod tests {
         let caps = tree.capture(r#"{"us\u0065r":"eve"}"#).unwrap();
         assert_eq!(caps[2], Some(r#""eve""#));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2000,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// On random text made of JSON's own characters (and a few others),
+        /// whatever the scanner accepts serde_json accepts, with the same
+        /// captures.
+        #[test]
+        fn the_scanner_never_accepts_more_than_serde_json(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "{", "}", "[", "]", ",", ":", " ", "\"", "\\", "\\u00e9", "\\n", "\\x",
+                "\"a\"", "\"user\"", "\"ts\"", "\"n\"", "0", "-", "1.5", "e", "E+", "7",
+                "true", "tru", "null", "false", "é", "\u{1}", "\t", "\n", "x",
+            ]), 0..40),
+        ) {
+            let mut tree = PathTree::new();
+            for p in ["a", "user", "ts", "n"] {
+                tree.add(&Path::parse(p).unwrap());
+            }
+            let text = pieces.concat();
+            let mut fast: Captures = vec![None; tree.nodes.len()];
+            if scan_object(&text, &tree.nodes[0].children, &mut fast).is_some() {
+                proptest::prop_assert_eq!(Some(fast), serde_root(&tree, &text), "{}", text);
+            }
+        }
+
+        /// The same on valid records (random nesting, strings with
+        /// escapes, numbers, duplicate keys) with up to two bytes deleted or
+        /// replaced: the scanner reads every intact one itself.
+        #[test]
+        fn the_scanner_agrees_on_mutated_records(
+            fields in proptest::collection::vec(
+                (proptest::sample::select(vec!["a", "user", "ts", "n", "z"]), json_value()),
+                0..6,
+            ),
+            edits in proptest::collection::vec(
+                (proptest::prelude::any::<usize>(), proptest::sample::select(vec![
+                    None, Some(b'"'), Some(b'\\'), Some(b'{'), Some(b'}'), Some(b']'),
+                    Some(b','), Some(b':'), Some(b'0'), Some(b'e'), Some(b'-'), Some(1u8),
+                ])),
+                0..3,
+            ),
+        ) {
+            let mut tree = PathTree::new();
+            for p in ["a", "user", "ts", "n"] {
+                tree.add(&Path::parse(p).unwrap());
+            }
+            let body: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{:?} : {}", k, v))
+                .collect();
+            let mut bytes = format!("{{ {} }}", body.join(" ,")).into_bytes();
+            let intact = edits.is_empty();
+            for (at, edit) in edits {
+                if bytes.is_empty() {
+                    break;
+                }
+                let at = at % bytes.len();
+                match edit {
+                    None => {
+                        bytes.remove(at);
+                    }
+                    Some(c) => bytes[at] = c,
+                }
+            }
+            let Ok(text) = String::from_utf8(bytes) else { return Ok(()) };
+            let mut fast: Captures = vec![None; tree.nodes.len()];
+            let scanned = scan_object(&text, &tree.nodes[0].children, &mut fast).is_some();
+            if scanned {
+                proptest::prop_assert_eq!(Some(fast), serde_root(&tree, &text), "{}", text);
+            }
+            proptest::prop_assert!(scanned || !intact, "declined a valid record: {}", text);
+        }
+    }
+
+    /// JSON values as serde_json writes them, nested a few levels.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| serde_json::to_string(&f).unwrap()),
+            ".{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec((".{0,6}", inner), 0..4).prop_map(|v| {
+                    let fields: Vec<String> = v
+                        .iter()
+                        .map(|(k, x)| format!("{}:{x}", serde_json::to_string(k).unwrap()))
+                        .collect();
+                    format!("{{{}}}", fields.join(","))
+                }),
+            ]
+        })
+    }
 }
