@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::detect::{self, Evidence, EvidenceSet, NamedWindows, Names, Position, SuccessWindows};
+use crate::evidence::EvidenceList;
 use crate::parse::{LineError, Outcome, Record, UserKind};
 use crate::report::{
     EventRow, FileSummary, IpRow, Report, SCHEMA_VERSION, Summary, TimeRange, UserRow,
@@ -609,6 +610,66 @@ pub type IpRowState = (String, u64, u64, Option<i128>, Option<i128>, u64);
 /// file index, line, user, ip and event ids.
 pub type EvidenceRow = (i128, u32, u64, u32, u32, u32);
 
+/// The timed records of a partial, kept delta-encoded as the analyzer keeps
+/// them: written as [`EvidenceRow`]s straight from the list, read back
+/// straight into a list, so neither side holds them as 48-byte rows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rows(pub EvidenceList);
+
+impl Eq for Rows {}
+
+impl Serialize for Rows {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for e in self.0.iter() {
+            let row: EvidenceRow = (
+                e.time.nanos(),
+                e.position.file,
+                e.position.line,
+                e.user,
+                e.ip,
+                e.event,
+            );
+            seq.serialize_element(&row)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Rows {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Rows, D::Error> {
+        struct RowsVisitor;
+        impl<'de> serde::de::Visitor<'de> for RowsVisitor {
+            type Value = Rows;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of [time, file, line, user, ip, event] rows")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Rows, A::Error> {
+                let mut list = EvidenceList::default();
+                while let Some((t, file, line, user, ip, event)) =
+                    seq.next_element::<EvidenceRow>()?
+                {
+                    let time = Timestamp::from_nanos(t).ok_or_else(|| {
+                        serde::de::Error::custom(format!("time {t} out of range"))
+                    })?;
+                    list.push(Evidence {
+                        time,
+                        position: Position { file, line },
+                        user,
+                        ip,
+                        event,
+                    });
+                }
+                Ok(Rows(list))
+            }
+        }
+        d.deserialize_seq(RowsVisitor)
+    }
+}
+
 /// An analyzer's content as plain data, for partial reports. Rows are
 /// sorted (names, then pairs and records), so the same records give the
 /// same bytes whatever the thread count. Ids index the name lists; file
@@ -627,11 +688,11 @@ pub struct State {
     pub ip_users: Vec<(u32, u32)>,
     /// Minute since the epoch, records, failures.
     pub minutes: Vec<(i64, u64, u64)>,
-    pub unknown_failures: Vec<EvidenceRow>,
-    pub authn_failures: Vec<EvidenceRow>,
-    pub authz_failures: Vec<EvidenceRow>,
+    pub unknown_failures: Rows,
+    pub authn_failures: Rows,
+    pub authz_failures: Rows,
     /// Successes inside a probe plan's windows (none without a plan).
-    pub successes: Vec<EvidenceRow>,
+    pub successes: Rows,
     /// File index, line, reason.
     pub malformed: Vec<(u32, u64, String)>,
 }
@@ -709,20 +770,23 @@ impl Analyzer {
         let (users, user_map) = by_name(self.users.rows);
         let (events, event_map) = by_name(self.events.rows);
         let (ips, ip_map) = by_name(self.ips.rows);
-        let row = |e: &Evidence| -> EvidenceRow {
-            (
-                e.time.nanos(),
-                e.position.file,
-                e.position.line,
-                user_map[e.user as usize],
-                ip_map[e.ip as usize],
-                event_map[e.event as usize],
-            )
-        };
+        // Grouped by ip, then by time and position: an order fixed by the
+        // records alone, whatever order the threads added them in.
         let rows = |list: &mut dyn Iterator<Item = Evidence>| {
-            let mut out: Vec<EvidenceRow> = list.map(|e| row(&e)).collect();
-            out.sort_unstable();
-            out
+            let mapped: EvidenceList = list
+                .map(|e| Evidence {
+                    user: user_map[e.user as usize],
+                    ip: ip_map[e.ip as usize],
+                    event: event_map[e.event as usize],
+                    ..e
+                })
+                .collect();
+            let mut sorted = EvidenceList::default();
+            mapped.groups(
+                |e| e.ip,
+                |_, group| group.iter().for_each(|e| sorted.push(*e)),
+            );
+            Rows(sorted)
         };
         let pairs = |set: FxHashSet<(u32, u32)>, a: &[u32], b: &[u32]| {
             let mut out: Vec<(u32, u32)> = set
@@ -886,26 +950,26 @@ impl Analyzer {
                 .copied()
                 .ok_or_else(|| StateError(format!("file index {f} of {}", files.len())))
         };
-        let evidence = |rows: Vec<EvidenceRow>| -> Result<Vec<Evidence>, StateError> {
-            rows.into_iter()
-                .map(|(t, f, line, u, i, e)| {
-                    Ok(Evidence {
-                        time: time(Some(t))?.expect("given a time"),
-                        position: Position {
-                            file: file(f)?,
-                            line,
-                        },
-                        user: check("user", u, users)?,
-                        ip: check("ip", i, ips)?,
-                        event: check("event", e, events)?,
-                    })
-                })
-                .collect()
+        let evidence = |rows: Rows| -> Result<EvidenceList, StateError> {
+            let mut list = EvidenceList::default();
+            for e in rows.0.iter() {
+                list.push(Evidence {
+                    position: Position {
+                        file: file(e.position.file)?,
+                        line: e.position.line,
+                    },
+                    user: check("user", e.user, users)?,
+                    ip: check("ip", e.ip, ips)?,
+                    event: check("event", e.event, events)?,
+                    time: e.time,
+                });
+            }
+            Ok(list)
         };
-        a.evidence.unknown_failures = evidence(state.unknown_failures)?.into();
-        a.evidence.authn_failures = evidence(state.authn_failures)?.into();
-        a.evidence.authz_failures = evidence(state.authz_failures)?.into();
-        for e in evidence(state.successes)? {
+        a.evidence.unknown_failures = evidence(state.unknown_failures)?;
+        a.evidence.authn_failures = evidence(state.authn_failures)?;
+        a.evidence.authz_failures = evidence(state.authz_failures)?;
+        for e in evidence(state.successes)?.iter() {
             a.successes.push(e);
         }
         for (f, line, reason) in state.malformed {
