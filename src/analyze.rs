@@ -16,7 +16,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use std::time::Duration;
 
-use crate::detect::{self, Evidence, EvidenceSet, Names, Position, SuccessWindows};
+use serde::{Deserialize, Serialize};
+
+use crate::detect::{self, Evidence, EvidenceSet, NamedWindows, Names, Position, SuccessWindows};
 use crate::parse::{LineError, Outcome, Record, UserKind};
 use crate::report::{
     EventRow, FileSummary, IpRow, Report, SCHEMA_VERSION, Summary, TimeRange, UserRow,
@@ -177,7 +179,8 @@ fn max_time(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MalformedLine {
     pub position: Position,
-    pub reason: LineError,
+    /// Why it is not a record, as printed.
+    pub reason: String,
 }
 
 /// The partial result of analysing some records.
@@ -199,6 +202,12 @@ pub struct Analyzer {
     successes: SuccessLog,
     /// The first malformed lines in input order.
     malformed: Vec<MalformedLine>,
+    /// Whether successes are kept at all (a partial report without a probe
+    /// plan needs none).
+    keep_successes: bool,
+    /// The earliest and latest timed success of a known user: a shard whose
+    /// span misses every candidate window needs no second pass.
+    success_span: Option<(Timestamp, Timestamp)>,
 }
 
 impl Default for Analyzer {
@@ -210,6 +219,12 @@ impl Default for Analyzer {
 impl Analyzer {
     /// An analyzer that has seen nothing.
     pub fn new() -> Analyzer {
+        Analyzer::keeping_successes(true)
+    }
+
+    /// An analyzer that has seen nothing and keeps the successes of known
+    /// users only if `keep` (their span is always kept).
+    pub fn keeping_successes(keep: bool) -> Analyzer {
         Analyzer {
             totals: Totals::default(),
             users: Table::new(),
@@ -221,6 +236,8 @@ impl Analyzer {
             evidence: EvidenceSet::default(),
             successes: SuccessLog::default(),
             malformed: Vec::new(),
+            keep_successes: keep,
+            success_span: None,
         }
     }
 
@@ -269,7 +286,16 @@ impl Analyzer {
             (UserKind::Unknown, o) if o.is_failure() => &mut self.evidence.unknown_failures,
             (UserKind::Known, Outcome::AuthenticationFailure) => &mut self.evidence.authn_failures,
             (UserKind::Known, Outcome::AuthorizationFailure) => &mut self.evidence.authz_failures,
-            (UserKind::Known, Outcome::Success) => return self.successes.push(evidence),
+            (UserKind::Known, Outcome::Success) => {
+                self.success_span = Some(match self.success_span {
+                    Some((lo, hi)) => (lo.min(time), hi.max(time)),
+                    None => (time, time),
+                });
+                if self.keep_successes {
+                    self.successes.push(evidence);
+                }
+                return;
+            }
             _ => return,
         };
         list.push(evidence);
@@ -300,7 +326,10 @@ impl Analyzer {
     pub fn add_malformed(&mut self, position: Position, reason: LineError) {
         self.totals.malformed += 1;
         if self.malformed.len() < MALFORMED_SHOWN {
-            self.malformed.push(MalformedLine { position, reason });
+            self.malformed.push(MalformedLine {
+                position,
+                reason: reason.to_string(),
+            });
         }
     }
 
@@ -341,6 +370,10 @@ impl Analyzer {
             mine.extend(theirs.drain(..).map(|e| maps.apply(e)));
         }
         self.successes.merge(other.successes, &maps);
+        self.success_span = match (self.success_span, other.success_span) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, None) | (None, x) => x,
+        };
         self.malformed.extend(other.malformed);
         self.malformed.sort_by_key(|m| m.position);
         self.malformed.truncate(MALFORMED_SHOWN);
@@ -465,6 +498,326 @@ impl Analyzer {
             timeline: timeline::build(&self.minutes, settings.bucket),
             rules: settings.rules.clone(),
         })
+    }
+}
+
+/// A user row of a partial: name, total, failures, first seen, last seen.
+pub type UserRowState = (String, u64, u64, Option<i128>, Option<i128>);
+
+/// An ip row of a partial: name, total, failures, first seen, last seen,
+/// unknown-user failures.
+pub type IpRowState = (String, u64, u64, Option<i128>, Option<i128>, u64);
+
+/// One timed record as a partial report stores it: time in nanoseconds,
+/// file index, line, user, ip and event ids.
+pub type EvidenceRow = (i128, u32, u64, u32, u32, u32);
+
+/// An analyzer's content as plain data, for partial reports. Rows are
+/// sorted (names, then pairs and records), so the same records give the
+/// same bytes whatever the thread count. Ids index the name lists; file
+/// indexes are those of the partial that holds the state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// records, malformed, blank, skipped, untimed, failures, filtered_out.
+    pub counts: [u64; 7],
+    pub first: Option<i128>,
+    pub last: Option<i128>,
+    pub users: Vec<UserRowState>,
+    /// Name, total, failures.
+    pub events: Vec<(String, u64, u64)>,
+    pub ips: Vec<IpRowState>,
+    pub user_events: Vec<(u32, u32)>,
+    pub ip_users: Vec<(u32, u32)>,
+    /// Minute since the epoch, records, failures.
+    pub minutes: Vec<(i64, u64, u64)>,
+    pub unknown_failures: Vec<EvidenceRow>,
+    pub authn_failures: Vec<EvidenceRow>,
+    pub authz_failures: Vec<EvidenceRow>,
+    /// Successes inside a probe plan's windows (none without a plan).
+    pub successes: Vec<EvidenceRow>,
+    /// File index, line, reason.
+    pub malformed: Vec<(u32, u64, String)>,
+}
+
+/// Which successes of known users a partial report keeps.
+#[derive(Clone, Copy, Debug)]
+pub enum KeepSuccesses<'a> {
+    /// None: the first pass.
+    None,
+    /// Those inside a probe plan's windows: the second pass.
+    Within(&'a NamedWindows),
+    /// All that are held (merging partials that kept some).
+    All,
+}
+
+/// A state that does not hold together (a damaged or forged partial).
+#[derive(Debug, thiserror::Error)]
+#[error("inconsistent partial report: {0}")]
+pub struct StateError(String);
+
+fn nanos(t: Option<Timestamp>) -> Option<i128> {
+    t.map(Timestamp::nanos)
+}
+
+fn time(n: Option<i128>) -> Result<Option<Timestamp>, StateError> {
+    n.map(|n| Timestamp::from_nanos(n).ok_or_else(|| StateError(format!("time {n} out of range"))))
+        .transpose()
+}
+
+/// The ids of `rows` sorted by name: (rows in name order, old id → new id).
+fn by_name<T>(rows: Vec<(Box<str>, T)>) -> (Vec<(Box<str>, T)>, Vec<u32>) {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| rows[a].0.cmp(&rows[b].0));
+    let mut map = vec![0u32; rows.len()];
+    for (new, &old) in order.iter().enumerate() {
+        map[old] = new as u32;
+    }
+    let mut slots: Vec<Option<(Box<str>, T)>> = rows.into_iter().map(Some).collect();
+    let sorted = order.iter().filter_map(|&old| slots[old].take()).collect();
+    (sorted, map)
+}
+
+impl Analyzer {
+    /// The earliest and latest timed success of a known user.
+    pub fn success_span(&self) -> Option<(Timestamp, Timestamp)> {
+        self.success_span
+    }
+
+    /// The windows in which a success could matter to
+    /// `success_after_failures`, by user and ip name.
+    pub fn success_windows(&self, rules: &RuleSet) -> NamedWindows {
+        let names = Names {
+            users: self.users.rows.iter().map(|(n, _)| &**n).collect(),
+            ips: self.ips.rows.iter().map(|(n, _)| &**n).collect(),
+            events: self.events.rows.iter().map(|(n, _)| &**n).collect(),
+        };
+        SuccessWindows::new(rules, &self.evidence).named(&names)
+    }
+
+    /// This analyzer as plain data, with the successes `keep` says. Fails
+    /// only if kept successes cannot be read back from disk.
+    pub fn into_state(self, keep: KeepSuccesses<'_>) -> io::Result<State> {
+        let successes = match keep {
+            KeepSuccesses::All => self.successes.select(|_| true)?,
+            KeepSuccesses::Within(named) => {
+                let windows = SuccessWindows::from_named(
+                    named,
+                    |u| self.users.ids.get(u).copied(),
+                    |i| self.ips.ids.get(i).copied(),
+                );
+                self.successes.select(|e| windows.contains(e))?
+            }
+            KeepSuccesses::None => Vec::new(),
+        };
+        let (users, user_map) = by_name(self.users.rows);
+        let (events, event_map) = by_name(self.events.rows);
+        let (ips, ip_map) = by_name(self.ips.rows);
+        let row = |e: &Evidence| -> EvidenceRow {
+            (
+                e.time.nanos(),
+                e.position.file,
+                e.position.line,
+                user_map[e.user as usize],
+                ip_map[e.ip as usize],
+                event_map[e.event as usize],
+            )
+        };
+        let rows = |list: &[Evidence]| {
+            let mut out: Vec<EvidenceRow> = list.iter().map(row).collect();
+            out.sort_unstable();
+            out
+        };
+        let pairs = |set: FxHashSet<(u32, u32)>, a: &[u32], b: &[u32]| {
+            let mut out: Vec<(u32, u32)> = set
+                .into_iter()
+                .map(|(x, y)| (a[x as usize], b[y as usize]))
+                .collect();
+            out.sort_unstable();
+            out
+        };
+        let mut minutes: Vec<(i64, u64, u64)> = self
+            .minutes
+            .into_iter()
+            .map(|(m, c)| (m, c.records, c.failures))
+            .collect();
+        minutes.sort_unstable();
+        let t = self.totals;
+        Ok(State {
+            counts: [
+                t.records,
+                t.malformed,
+                t.blank,
+                t.skipped,
+                t.untimed,
+                t.failures,
+                t.filtered_out,
+            ],
+            first: nanos(t.first),
+            last: nanos(t.last),
+            user_events: pairs(self.user_events, &user_map, &event_map),
+            ip_users: pairs(self.ip_users, &ip_map, &user_map),
+            users: users
+                .into_iter()
+                .map(|(n, s)| {
+                    let (first, last) = (nanos(s.first_seen), nanos(s.last_seen));
+                    (n.into(), s.total, s.failures, first, last)
+                })
+                .collect(),
+            events: events
+                .into_iter()
+                .map(|(n, s)| (n.into(), s.total, s.failures))
+                .collect(),
+            ips: ips
+                .into_iter()
+                .map(|(n, s)| {
+                    let (first, last) = (nanos(s.seen.first_seen), nanos(s.seen.last_seen));
+                    let (total, failures) = (s.seen.total, s.seen.failures);
+                    (
+                        n.into(),
+                        total,
+                        failures,
+                        first,
+                        last,
+                        s.unknown_user_failures,
+                    )
+                })
+                .collect(),
+            minutes,
+            unknown_failures: rows(&self.evidence.unknown_failures),
+            authn_failures: rows(&self.evidence.authn_failures),
+            authz_failures: rows(&self.evidence.authz_failures),
+            successes: rows(&successes),
+            malformed: self
+                .malformed
+                .into_iter()
+                .map(|m| (m.position.file, m.position.line, m.reason))
+                .collect(),
+        })
+    }
+
+    /// An analyzer holding `state`, its file indexes mapped through `files`
+    /// (the state's file index → the index wanted). Every id and index is
+    /// checked: a damaged partial is an error, never a panic.
+    pub fn from_state(state: State, files: &[u32]) -> Result<Analyzer, StateError> {
+        let mut a = Analyzer::new();
+        let [
+            records,
+            malformed,
+            blank,
+            skipped,
+            untimed,
+            failures,
+            filtered_out,
+        ] = state.counts;
+        a.totals = Totals {
+            records,
+            malformed,
+            blank,
+            skipped,
+            untimed,
+            failures,
+            filtered_out,
+            first: time(state.first)?,
+            last: time(state.last)?,
+        };
+        let table = |what: &str, names: Vec<&str>| -> Result<(), StateError> {
+            let mut seen = FxHashSet::default();
+            match names.into_iter().find(|n| !seen.insert(*n)) {
+                Some(n) => Err(StateError(format!("{what} {n:?} twice"))),
+                None => Ok(()),
+            }
+        };
+        table("user", state.users.iter().map(|u| u.0.as_str()).collect())?;
+        table("event", state.events.iter().map(|e| e.0.as_str()).collect())?;
+        table("ip", state.ips.iter().map(|i| i.0.as_str()).collect())?;
+        for (name, total, failures, first, last) in state.users {
+            let id = a.users.id(&name);
+            *a.users.stats(id) = UserStats {
+                total,
+                failures,
+                first_seen: time(first)?,
+                last_seen: time(last)?,
+            };
+        }
+        for (name, total, failures) in state.events {
+            let id = a.events.id(&name);
+            *a.events.stats(id) = EventStats { total, failures };
+        }
+        for (name, total, failures, first, last, unknown) in state.ips {
+            let id = a.ips.id(&name);
+            *a.ips.stats(id) = IpStats {
+                seen: UserStats {
+                    total,
+                    failures,
+                    first_seen: time(first)?,
+                    last_seen: time(last)?,
+                },
+                unknown_user_failures: unknown,
+            };
+        }
+        let (users, events, ips) = (
+            a.users.rows.len() as u32,
+            a.events.rows.len() as u32,
+            a.ips.rows.len() as u32,
+        );
+        let check = |what: &str, id: u32, len: u32| {
+            if id < len {
+                Ok(id)
+            } else {
+                Err(StateError(format!("{what} id {id} of {len}")))
+            }
+        };
+        for (u, e) in state.user_events {
+            a.user_events
+                .insert((check("user", u, users)?, check("event", e, events)?));
+        }
+        for (i, u) in state.ip_users {
+            a.ip_users
+                .insert((check("ip", i, ips)?, check("user", u, users)?));
+        }
+        for (minute, records, failures) in state.minutes {
+            *a.minutes.entry(minute).or_default() += timeline::Counts { records, failures };
+        }
+        let file = |f: u32| {
+            files
+                .get(f as usize)
+                .copied()
+                .ok_or_else(|| StateError(format!("file index {f} of {}", files.len())))
+        };
+        let evidence = |rows: Vec<EvidenceRow>| -> Result<Vec<Evidence>, StateError> {
+            rows.into_iter()
+                .map(|(t, f, line, u, i, e)| {
+                    Ok(Evidence {
+                        time: time(Some(t))?.expect("given a time"),
+                        position: Position {
+                            file: file(f)?,
+                            line,
+                        },
+                        user: check("user", u, users)?,
+                        ip: check("ip", i, ips)?,
+                        event: check("event", e, events)?,
+                    })
+                })
+                .collect()
+        };
+        a.evidence.unknown_failures = evidence(state.unknown_failures)?;
+        a.evidence.authn_failures = evidence(state.authn_failures)?;
+        a.evidence.authz_failures = evidence(state.authz_failures)?;
+        for e in evidence(state.successes)? {
+            a.successes.push(e);
+        }
+        for (f, line, reason) in state.malformed {
+            a.malformed.push(MalformedLine {
+                position: Position {
+                    file: file(f)?,
+                    line,
+                },
+                reason,
+            });
+        }
+        a.malformed.sort_by_key(|m| m.position);
+        a.malformed.truncate(MALFORMED_SHOWN);
+        Ok(a)
     }
 }
 

@@ -32,6 +32,14 @@ Examples:
   audit-analyze report --since 24h --ip 10.0.0.0/8 --failed api.jsonl
   audit-analyze report --format csv --section users api.jsonl > users.csv";
 
+const MERGE_EXAMPLES: &str = "\
+Examples:
+  audit-analyze report --partial --ordinal 0 -o a.partial.zst day1.jsonl
+  audit-analyze report --partial --ordinal 1 -o b.partial.zst day2.jsonl
+  audit-analyze merge --plan a.partial.zst b.partial.zst > plan.json   # probes needed?
+  audit-analyze merge --partial a.partial.zst b.partial.zst -o ab.partial.zst
+  audit-analyze merge --format json ab.partial.zst";
+
 /// Offline analysis of JSON-lines audit and access logs.
 #[derive(Parser, Debug)]
 #[command(name = "audit-analyze", version, about, after_help = EXIT_CODES)]
@@ -70,6 +78,9 @@ pub enum Command {
     /// Per-user and per-event aggregates and findings of JSON-lines logs
     #[command(after_help = format!("{REPORT_EXAMPLES}\n\n{EXIT_CODES}"))]
     Report(Box<ReportArgs>),
+    /// Combine partial reports (from `report --partial`) into the report of their whole input
+    #[command(after_help = format!("{MERGE_EXAMPLES}\n\n{EXIT_CODES}"))]
+    Merge(MergeArgs),
     /// Every detection rule with its description, severity and current settings
     Rules(RulesArgs),
     /// Shell completion script (bash, zsh, fish, powershell, elvish) on stdout
@@ -80,7 +91,7 @@ pub enum Command {
     /// The manual page (roff) on stdout: `audit-analyze man > audit-analyze.1`
     Man {
         /// A subcommand's page instead: `audit-analyze man report > audit-analyze-report.1`
-        #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(["report", "rules", "formats", "completions", "schema"]))]
+        #[arg(value_name = "COMMAND", value_parser = clap::builder::PossibleValuesParser::new(["report", "merge", "rules", "formats", "completions", "schema"]))]
         command: Option<String>,
     },
     /// The JSON Schema of `report --format json` on stdout
@@ -300,6 +311,172 @@ pub struct ReportArgs {
     /// Which address of a comma-separated ip list is the ip
     #[arg(long = "ip-list", value_enum, default_value_t = IpListArg::First)]
     pub ip_list: IpListArg,
+
+    /// Relative --since/--until count back from TIME instead of the newest record
+    #[arg(long, value_name = "TIME", value_parser = parse_anchor)]
+    pub anchor: Option<crate::timestamp::Timestamp>,
+
+    /// The name standard input is listed under (instead of <stdin>)
+    #[arg(long, value_name = "NAME")]
+    pub stdin_name: Option<String>,
+
+    /// Write a partial report (one JSON line; zstd when -o ends in .zst) for `audit-analyze merge`
+    #[arg(long, help_heading = "Partial reports",
+          conflicts_with_all = ["format", "section", "fail_on", "strict", "top"])]
+    pub partial: bool,
+
+    /// This shard's place in the input order (distinct per shard; ties and line order follow it)
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "partial",
+        default_value_t = 0,
+        help_heading = "Partial reports"
+    )]
+    pub ordinal: u64,
+
+    /// Read only the lines that begin in bytes [START, END) of one uncompressed file
+    #[arg(long, value_name = "START:END", requires = "partial", value_parser = parse_range,
+          help_heading = "Partial reports")]
+    pub range: Option<(u64, u64)>,
+
+    /// Keep the successes inside this plan's windows (from `merge --plan`): the second pass
+    #[arg(
+        long,
+        value_name = "PLAN",
+        requires = "partial",
+        help_heading = "Partial reports"
+    )]
+    pub probe: Option<PathBuf>,
+}
+
+/// The arguments of `merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Files of partial reports (one or more per file, plain or zstd); `-` or none reads standard input
+    #[arg(value_name = "PARTIAL")]
+    pub files: Vec<PathBuf>,
+
+    /// Write the merged partial report instead of rendering (for tree reductions)
+    #[arg(long, conflicts_with_all = ["plan", "format", "section", "fail_on", "strict", "top"])]
+    pub partial: bool,
+
+    /// Print the success windows and the shards to re-read with `report --partial --probe`
+    #[arg(long, conflicts_with_all = ["format", "section", "fail_on", "strict", "top"])]
+    pub plan: bool,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// With --format csv: the table to write
+    #[arg(long, value_enum, required_if_eq("format", "csv"))]
+    pub section: Option<Section>,
+
+    /// Write to FILE (atomically) instead of stdout; a partial is zstd-compressed when FILE ends in .zst
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit 1 when a finding has this severity or higher
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+
+    /// Rows per table (and findings) in the table, Markdown and HTML formats; 0 shows all
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
+
+    /// Fail (exit 3) if any line was malformed
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// What `merge` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MergeOutput {
+    /// The report, rendered.
+    Report(OutputFormat),
+    /// One merged partial report.
+    Partial,
+    /// The probe plan.
+    Plan,
+}
+
+/// Everything `merge` needs, checked.
+#[derive(Clone, Debug)]
+pub struct MergeConfig {
+    pub sources: Vec<Source>,
+    pub output_kind: MergeOutput,
+    pub section: Option<Section>,
+    pub output: Option<PathBuf>,
+    pub fail_on: Option<Severity>,
+    /// Rows per table; `None` shows all.
+    pub top: Option<usize>,
+    pub strict: bool,
+}
+
+impl MergeArgs {
+    /// Checks the arguments.
+    pub fn into_config(self) -> MergeConfig {
+        MergeConfig {
+            sources: sources(self.files),
+            output_kind: if self.partial {
+                MergeOutput::Partial
+            } else if self.plan {
+                MergeOutput::Plan
+            } else {
+                MergeOutput::Report(self.format)
+            },
+            section: self.section,
+            output: self.output,
+            fail_on: self.fail_on,
+            top: (self.top > 0).then_some(self.top),
+            strict: self.strict,
+        }
+    }
+}
+
+/// The files given, `-` as standard input; none means standard input.
+fn sources(files: Vec<PathBuf>) -> Vec<Source> {
+    if files.is_empty() {
+        return vec![Source::Stdin];
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            if f.as_os_str() == "-" {
+                Source::Stdin
+            } else {
+                Source::Path(f)
+            }
+        })
+        .collect()
+}
+
+/// `--anchor`: an absolute time only.
+fn parse_anchor(s: &str) -> Result<crate::timestamp::Timestamp, String> {
+    match TimeSpec::parse(s)? {
+        TimeSpec::At(t) => Ok(t),
+        _ => Err(format!(
+            "{s:?}: the anchor must be an absolute time (2023-09-22T10:00:00Z)"
+        )),
+    }
+}
+
+/// `--range START:END`, START < END... or equal (an empty shard).
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s
+        .split_once(':')
+        .ok_or_else(|| "expected START:END in bytes, e.g. 0:268435456".to_string())?;
+    let n = |t: &str| {
+        t.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("{t:?} is not a byte offset"))
+    };
+    let (start, end) = (n(a)?, n(b)?);
+    if start > end {
+        return Err(format!("START ({start}) is after END ({end})"));
+    }
+    Ok((start, end))
 }
 
 /// `auto` and the built-in format names, for `--log-format`.
@@ -368,26 +545,49 @@ pub struct ReportConfig {
     pub log_format: LogFormat,
     pub fields: FieldOverrides,
     pub ip_list: IpList,
+    /// The name standard input is listed under.
+    pub stdin_name: Option<String>,
+    /// Set when a partial report is wanted instead of a rendered one.
+    pub partial: Option<PartialConfig>,
+}
+
+/// What `report --partial` needs besides the report's own settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartialConfig {
+    pub ordinal: u64,
+    /// Byte range of the one (uncompressed) input.
+    pub range: Option<(u64, u64)>,
+    /// The probe plan file of the second pass.
+    pub probe: Option<PathBuf>,
 }
 
 impl ReportArgs {
     /// Checks the arguments, reads the rules file and resolves defaults.
     pub fn into_config(self) -> anyhow::Result<ReportConfig> {
-        let sources = if self.files.is_empty() {
-            vec![Source::Stdin]
-        } else {
-            self.files
-                .into_iter()
-                .map(|f| {
-                    if f.as_os_str() == "-" {
-                        Source::Stdin
-                    } else {
-                        Source::Path(f)
-                    }
-                })
-                .collect()
-        };
+        let sources = sources(self.files);
+        let partial = self.partial.then_some(PartialConfig {
+            ordinal: self.ordinal,
+            range: self.range,
+            probe: self.probe,
+        });
+        let relative = [&self.since, &self.until]
+            .into_iter()
+            .flatten()
+            .any(TimeSpec::is_relative);
+        if partial.is_some() && relative && self.anchor.is_none() {
+            anyhow::bail!(
+                "a relative --since/--until needs --anchor TIME with --partial: \
+                 every shard must count back from the same time"
+            );
+        }
+        if partial.as_ref().is_some_and(|p| p.range.is_some())
+            && !matches!(sources.as_slice(), [Source::Path(_)])
+        {
+            anyhow::bail!("--range reads a byte range of one file: give exactly one file");
+        }
         Ok(ReportConfig {
+            stdin_name: self.stdin_name,
+            partial,
             sources,
             format: self.format,
             section: self.section,
@@ -405,6 +605,7 @@ impl ReportArgs {
                 event: self.event,
                 ip: self.ip,
                 failed: self.failed,
+                anchor: self.anchor,
             },
             bucket: self.bucket,
             threads: match self.threads {

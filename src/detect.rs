@@ -5,10 +5,12 @@
 //! function that picks its evidence, groups it and turns each incident into
 //! a [`Finding`]. [`run`] calls the enabled ones.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use crate::report::{Finding, Severity, SuccessRef, Target};
 use crate::rules::RuleSet;
@@ -179,6 +181,79 @@ impl SuccessWindows {
     /// Whether no success can matter (then none needs to be read back).
     pub fn is_empty(&self) -> bool {
         self.users.is_empty() && self.ips.is_empty()
+    }
+}
+
+/// [`SuccessWindows`] by user and ip name, in nanoseconds: what a probe
+/// plan carries from `merge --plan` to the shards (whose ids differ).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedWindows {
+    pub users: BTreeMap<String, Vec<(i128, i128)>>,
+    pub ips: BTreeMap<String, Vec<(i128, i128)>>,
+}
+
+impl NamedWindows {
+    /// Whether no success can matter.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.ips.is_empty()
+    }
+
+    /// Whether some window overlaps `[lo, hi]`.
+    pub fn overlaps(&self, lo: Timestamp, hi: Timestamp) -> bool {
+        let (lo, hi) = (lo.nanos(), hi.nanos());
+        self.users
+            .values()
+            .chain(self.ips.values())
+            .flatten()
+            .any(|&(a, b)| a <= hi && lo <= b)
+    }
+}
+
+impl SuccessWindows {
+    /// These windows with names instead of ids.
+    pub fn named(&self, names: &Names) -> NamedWindows {
+        let spans = |s: &Vec<(Timestamp, Timestamp)>| {
+            s.iter()
+                .map(|(lo, hi)| (lo.nanos(), hi.nanos()))
+                .collect::<Vec<_>>()
+        };
+        NamedWindows {
+            users: self
+                .users
+                .iter()
+                .map(|(&u, s)| (names.users[u as usize].to_string(), spans(s)))
+                .collect(),
+            ips: self
+                .ips
+                .iter()
+                .map(|(&i, s)| (names.ips[i as usize].to_string(), spans(s)))
+                .collect(),
+        }
+    }
+
+    /// `named` with this analysis' ids (names it has never seen are left
+    /// out: none of its successes can be theirs).
+    pub fn from_named(
+        named: &NamedWindows,
+        user_id: impl Fn(&str) -> Option<u32>,
+        ip_id: impl Fn(&str) -> Option<u32>,
+    ) -> SuccessWindows {
+        let spans = |s: &Vec<(i128, i128)>| {
+            let t = Timestamp::saturating_from_nanos;
+            union(s.iter().map(|&(lo, hi)| (t(lo), t(hi))).collect())
+        };
+        SuccessWindows {
+            users: named
+                .users
+                .iter()
+                .filter_map(|(name, s)| Some((user_id(name)?, spans(s))))
+                .collect(),
+            ips: named
+                .ips
+                .iter()
+                .filter_map(|(name, s)| Some((ip_id(name)?, spans(s))))
+                .collect(),
+        }
     }
 }
 

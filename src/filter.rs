@@ -102,6 +102,15 @@ impl IpPattern {
     }
 }
 
+impl std::fmt::Display for IpPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IpPattern::Exact(ip) => f.write_str(ip),
+            IpPattern::Cidr(net, bits) => write!(f, "{net}/{bits}"),
+        }
+    }
+}
+
 fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
     let full = usize::from(bits / 8);
     let rest = bits % 8;
@@ -120,11 +129,20 @@ pub struct FilterSpec {
     pub event: Option<Regex>,
     pub ip: Option<IpPattern>,
     pub failed: bool,
+    /// What relative times count back from instead of the newest record
+    /// (`--anchor`; partial reports need one, since a shard cannot know
+    /// the newest record of all shards).
+    pub anchor: Option<Timestamp>,
 }
 
 impl FilterSpec {
     /// Whether resolving needs the newest record of the input.
     pub fn needs_newest(&self) -> bool {
+        self.anchor.is_none() && self.has_relative_times()
+    }
+
+    /// Whether `--since` or `--until` is relative (`7d`, `today`).
+    pub fn has_relative_times(&self) -> bool {
         self.since
             .iter()
             .chain(&self.until)
@@ -133,6 +151,7 @@ impl FilterSpec {
 
     /// The filter with its time range fixed.
     pub fn resolve(&self, newest: Option<Timestamp>) -> Filter {
+        let newest = self.anchor.or(newest);
         Filter {
             range: TimeRange {
                 since: self.since.as_ref().and_then(|s| s.resolve(newest)),

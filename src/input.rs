@@ -167,6 +167,91 @@ pub fn open_reader(raw: Box<dyn Read + Send>, name: &str) -> Result<Opened, Inpu
     })
 }
 
+/// Opens the lines of `path` that begin in bytes `[start, end)`: a shard of a
+/// big file for `report --partial --range`. A line that begins before
+/// `start` belongs to the shard before; the last line may run past `end`.
+/// Compressed files cannot be cut. The counter receives the number of
+/// newlines read, which locates the shard's lines in the whole file.
+pub fn open_range(
+    path: &std::path::Path,
+    start: u64,
+    end: u64,
+    newlines: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> Result<Opened, InputError> {
+    use io::{BufRead, Seek, SeekFrom};
+    let name = path.display().to_string();
+    let fail = |error| InputError::Open {
+        source_name: name.clone(),
+        error,
+    };
+    let mut file = File::open(path).map_err(fail)?;
+    let mut head = Vec::new();
+    (&mut file).take(4).read_to_end(&mut head).map_err(fail)?;
+    if Compression::of(&head) != Compression::None {
+        return Err(fail(io::Error::other(
+            "a compressed file cannot be cut into byte ranges: read it whole",
+        )));
+    }
+    let mut reader = io::BufReader::with_capacity(BLOCK, file);
+    let first = match start {
+        0 => reader.seek(SeekFrom::Start(0)).map_err(fail)?,
+        _ => {
+            reader.seek(SeekFrom::Start(start - 1)).map_err(fail)?;
+            start - 1 + reader.skip_until(b'\n').map_err(fail)? as u64
+        }
+    };
+    let range = RangeReader {
+        inner: reader,
+        left: end.saturating_sub(first),
+        tail: false,
+        newlines,
+    };
+    open_reader(Box::new(range), &name)
+}
+
+/// Reads a shard: `left` bytes, then on to the end of the line they stop in.
+struct RangeReader<R> {
+    inner: R,
+    left: u64,
+    /// Reading the rest of the last line.
+    tail: bool,
+    newlines: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: io::BufRead> Read for RangeReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = if self.tail {
+            let available = self.inner.fill_buf()?;
+            let (n, done) = match memchr::memchr(b'\n', available) {
+                Some(i) if i < buf.len() => (i + 1, true),
+                _ => (available.len().min(buf.len()), available.is_empty()),
+            };
+            buf[..n].copy_from_slice(&available[..n]);
+            self.inner.consume(n);
+            if done {
+                self.tail = false;
+            }
+            n
+        } else if self.left > 0 {
+            let want = buf
+                .len()
+                .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+            let n = self.inner.read(&mut buf[..want])?;
+            self.left = if n == 0 { 0 } else { self.left - n as u64 };
+            if self.left == 0 && n > 0 && buf[n - 1] != b'\n' {
+                self.tail = true;
+            }
+            n
+        } else {
+            0
+        };
+        let count = memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        self.newlines
+            .fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// A reader that fails once with a stored error, then ends.
 struct Failed(Option<io::Error>);
 

@@ -4,7 +4,8 @@
 //! [`input`] (sources → lines) → [`parse`] (line → [`parse::Record`]) →
 //! [`analyze`] (records → [`report::Report`], with the rules in [`detect`]) →
 //! [`render`] (report → table or JSON). [`pipeline`] drives the first three;
-//! [`cli`] turns arguments into a checked configuration.
+//! [`cli`] turns arguments into a checked configuration. [`partial`] carries
+//! an analysis between machines (`report --partial`, `merge`).
 
 pub mod analyze;
 pub mod blocks;
@@ -15,6 +16,7 @@ pub mod format;
 pub mod input;
 pub mod nesting;
 pub mod parse;
+pub mod partial;
 pub mod path;
 pub mod pipeline;
 pub mod render;

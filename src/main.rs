@@ -1,21 +1,28 @@
 //! The `audit-analyze` binary: wires the command line to the stages.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::Path;
 use std::process;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser as _};
 
-use audit_analyze::analyze::{FinishSettings, MALFORMED_SHOWN};
-use audit_analyze::cli::{Cli, Command, LogFormat, ReportConfig, RulesArgs, RulesFormat, Section};
+use audit_analyze::analyze::{FinishSettings, KeepSuccesses, MALFORMED_SHOWN};
+use audit_analyze::cli::{
+    Cli, Command, LogFormat, MergeConfig, MergeOutput, OutputFormat, PartialConfig, ReportConfig,
+    RulesArgs, RulesFormat, Section,
+};
 use audit_analyze::format::{self, Format};
 use audit_analyze::input;
-use audit_analyze::parse::Parser;
+use audit_analyze::parse::{IpList, Parser};
+use audit_analyze::partial::{self, Partial, Settings, Shard, ShardFile};
 use audit_analyze::pipeline::{self, Formats};
 use audit_analyze::render::{self, RenderOptions};
+use audit_analyze::report::{Report, Severity, TimeRange};
 use audit_analyze::sanitize;
 use audit_analyze::schema;
 use audit_analyze::timestamp::Timestamp;
@@ -41,6 +48,12 @@ fn main() {
             let color = color.enabled(std::env::var_os("NO_COLOR").as_deref(), terminal);
             report(config, color)
         }),
+        Command::Merge(args) => {
+            let config = args.into_config();
+            let terminal = config.output.is_none() && io::stdout().is_terminal();
+            let color = color.enabled(std::env::var_os("NO_COLOR").as_deref(), terminal);
+            merge(config, color)
+        }
         Command::Rules(args) => rules(args),
         Command::Completions { shell } => to_stdout(|out| {
             clap_complete::generate(shell, &mut Cli::command(), "audit-analyze", out);
@@ -82,6 +95,7 @@ fn man(subcommand: Option<&str>) -> anyhow::Result<ExitCode> {
     let (name, page_name) = match subcommand {
         None => return to_stdout(|out| clap_mangen::Man::new(cli).render(out)),
         Some("report") => ("report", "audit-analyze-report"),
+        Some("merge") => ("merge", "audit-analyze-merge"),
         Some("rules") => ("rules", "audit-analyze-rules"),
         Some("completions") => ("completions", "audit-analyze-completions"),
         Some("schema") => ("schema", "audit-analyze-schema"),
@@ -212,63 +226,143 @@ fn build_formats(config: &ReportConfig) -> anyhow::Result<Formats> {
     })
 }
 
-fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
-    let formats = build_formats(&config)?;
+/// Reads the inputs of `report` (expanding directories), with a progress
+/// bar when a person is watching.
+fn read_inputs(
+    config: &ReportConfig,
+    formats: &Formats,
+    keep_successes: bool,
+) -> (pipeline::Outcome, input::Expanded) {
     let expanded = input::expand(config.sources.clone());
     let reading = pipeline::Reading {
         threads: config.threads,
         max_line_bytes: config.max_line_bytes,
+        keep_successes,
     };
     let progress = if config.quiet {
         None
     } else {
         pipeline::progress_bar(&expanded.sources, io::stderr().is_terminal())
     };
-    let outcome = pipeline::analyze_sources(
+    let mut outcome = pipeline::analyze_sources(
         &expanded.sources,
-        &formats,
+        formats,
         &config.filter,
         reading,
         progress.as_ref(),
     );
-    let files: Vec<String> = outcome.files.iter().map(|f| f.path.clone()).collect();
-
-    // The unauthenticated names of the formats used count for the rule.
-    let mut unknown_users: Vec<String> = config.unknown_users.names().to_vec();
-    let parsers: Vec<&Parser> = match &formats {
-        Formats::Fixed(p) => vec![p],
-        Formats::Auto {
-            candidates,
-            fallback,
-        } => candidates.iter().chain([fallback]).collect(),
-    };
-    for p in parsers {
-        let used = outcome
-            .files
-            .iter()
-            .any(|f| f.format.as_deref() == Some(p.name()));
-        for name in p.unauthenticated() {
-            if used && !unknown_users.contains(name) {
-                unknown_users.push(name.clone());
+    if let Some(name) = &config.stdin_name {
+        for (file, source) in outcome.files.iter_mut().zip(&expanded.sources) {
+            if *source == input::Source::Stdin {
+                file.path.clone_from(name);
             }
         }
     }
+    (outcome, expanded)
+}
 
+/// Prints the input errors and the first malformed lines on standard
+/// error, made safe for a terminal.
+fn print_diagnostics(errors: &[String], malformed: &[String]) -> io::Result<()> {
     let stderr = &mut io::stderr().lock();
-    let errors: Vec<&input::InputError> = expanded.errors.iter().chain(&outcome.errors).collect();
-    for error in &errors {
+    for error in errors {
         writeln!(
             stderr,
             "audit-analyze: error: {}",
-            sanitize::for_terminal(&format!("{error:#}"))
+            sanitize::for_terminal(error)
         )?;
     }
-    let shown = outcome.analyzer.malformed_lines().len() as u64;
-    for m in outcome.analyzer.malformed_lines() {
-        let file = &files[m.position.file as usize];
-        let line = format!("{file}:{}: {}", m.position.line, m.reason);
-        writeln!(stderr, "{}", sanitize::for_terminal(&line))?;
+    for line in malformed {
+        writeln!(stderr, "{}", sanitize::for_terminal(line))?;
     }
+    Ok(())
+}
+
+/// How a finished report is delivered: `report` and `merge` alike.
+struct Delivery<'a> {
+    format: OutputFormat,
+    section: Option<Section>,
+    top: Option<usize>,
+    output: Option<&'a Path>,
+    fail_on: Option<Severity>,
+    strict: bool,
+    color: bool,
+}
+
+/// Says how many malformed lines were not listed, renders the report, and
+/// gives the exit status.
+fn deliver(
+    report: &Report,
+    input_errors: usize,
+    malformed_shown: usize,
+    how: Delivery,
+) -> anyhow::Result<ExitCode> {
+    let malformed = report.summary.malformed;
+    if malformed > malformed_shown as u64 {
+        let rest = malformed - malformed_shown as u64;
+        eprintln!("… and {rest} more malformed lines (the first {MALFORMED_SHOWN} are shown)");
+    }
+    let options = RenderOptions {
+        top: how.top,
+        section: how.section.unwrap_or(Section::Findings),
+        generated: generated_at(),
+        color: how.color,
+    };
+    match how.output {
+        Some(path) => {
+            write_atomically(path, |out| render::render(report, how.format, options, out))?
+        }
+        None => {
+            let mut stdout = io::BufWriter::new(io::stdout().lock());
+            render::render(report, how.format, options, &mut stdout)
+                .and_then(|()| stdout.flush())
+                .context("writing the report")?;
+        }
+    }
+    let gate = how
+        .fail_on
+        .is_some_and(|level| report.findings.iter().any(|f| f.severity >= level));
+    Ok(if input_errors > 0 {
+        ExitCode::InputError
+    } else if how.strict && malformed > 0 {
+        ExitCode::Malformed
+    } else if gate {
+        ExitCode::Findings
+    } else {
+        ExitCode::Success
+    })
+}
+
+fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
+    let formats = build_formats(&config)?;
+    if let Some(partial) = &config.partial {
+        return partial_report(&config, partial, &formats);
+    }
+    let (outcome, expanded) = read_inputs(&config, &formats, true);
+
+    // The unauthenticated names of the formats used count for the rule.
+    let unknown_users = pipeline::unknown_users(
+        config.unknown_users.names(),
+        &formats.unauthenticated(),
+        &outcome.files,
+    );
+
+    let errors: Vec<String> = expanded
+        .errors
+        .iter()
+        .chain(&outcome.errors)
+        .map(|e| format!("{e:#}"))
+        .collect();
+    let malformed: Vec<String> = outcome
+        .analyzer
+        .malformed_lines()
+        .iter()
+        .map(|m| {
+            let file = &outcome.files[m.position.file as usize].path;
+            format!("{file}:{}: {}", m.position.line, m.reason)
+        })
+        .collect();
+    print_diagnostics(&errors, &malformed)?;
 
     let mut rules = config.rules.clone();
     rules.unknown_users = unknown_users;
@@ -281,45 +375,247 @@ fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
         .analyzer
         .finish(outcome.files, expanded.skipped_files, &settings)
         .context("reading back the successes kept in a temporary file")?;
-    let malformed = report.summary.malformed;
-    if malformed > shown {
-        let rest = malformed - shown;
-        writeln!(
-            stderr,
-            "… and {rest} more malformed lines (the first {MALFORMED_SHOWN} are shown)"
-        )?;
-    }
+    deliver(
+        &report,
+        errors.len(),
+        malformed.len(),
+        Delivery {
+            format: config.format,
+            section: config.section,
+            top: config.top,
+            output: config.output.as_deref(),
+            fail_on: config.fail_on,
+            strict: config.strict,
+            color,
+        },
+    )
+}
 
-    let options = RenderOptions {
-        top: config.top,
-        section: config.section.unwrap_or(Section::Findings),
-        generated: generated_at(),
-        color,
+/// The settings a partial report is made with (merge compares them).
+fn partial_settings(config: &ReportConfig, formats: &Formats) -> anyhow::Result<Settings> {
+    let (log_format, log_format_file) = match &config.log_format {
+        LogFormat::Auto => ("auto".to_string(), None),
+        LogFormat::Builtin(name) => (name.clone(), None),
+        LogFormat::File(path) => (
+            "file".to_string(),
+            Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the format file {}", path.display()))?,
+            ),
+        ),
     };
-    match &config.output {
-        Some(path) => write_atomically(path, |out| {
-            render::render(&report, config.format, options, out)
-        })?,
+    let range = config.filter.resolve(None).range;
+    let f = &config.filter;
+    Ok(Settings {
+        rules: config.rules.clone(),
+        log_format,
+        log_format_file,
+        fields: config.fields.fields.clone(),
+        ip_list: match config.ip_list {
+            IpList::First => "first".into(),
+            IpList::Last => "last".into(),
+        },
+        max_line_bytes: config.max_line_bytes as u64,
+        since: range.since.map(Timestamp::nanos),
+        until: range.until.map(Timestamp::nanos),
+        user: f.user.as_ref().map(|r| r.as_str().to_string()),
+        event: f.event.as_ref().map(|r| r.as_str().to_string()),
+        ip: f.ip.as_ref().map(|p| p.to_string()),
+        failed: f.failed,
+        bucket_secs: config.bucket.map(|d| d.as_secs()),
+        unauthenticated: formats.unauthenticated(),
+    })
+}
+
+/// `report --partial`: reads one shard and writes what it adds up to.
+fn partial_report(
+    config: &ReportConfig,
+    shard: &PartialConfig,
+    formats: &Formats,
+) -> anyhow::Result<ExitCode> {
+    let settings = partial_settings(config, formats)?;
+    let plan = match &shard.probe {
+        Some(path) => {
+            let name = path.display().to_string();
+            let file = File::open(path).with_context(|| format!("{name}: reading the plan"))?;
+            Some(partial::read_plan(file, &name, &settings)?)
+        }
+        None => None,
+    };
+    let keep_successes = plan.is_some();
+    let newlines = Arc::new(AtomicU64::new(0));
+    let (outcome, skipped_files, mut errors) = match (shard.range, config.sources.as_slice()) {
+        (Some((start, end)), [input::Source::Path(path)]) => {
+            let opened = input::open_range(path, start, end, Arc::clone(&newlines));
+            let reading = pipeline::Reading {
+                threads: config.threads,
+                max_line_bytes: config.max_line_bytes,
+                keep_successes,
+            };
+            let name = path.display().to_string();
+            let outcome =
+                pipeline::analyze_opened(vec![(name, opened)], formats, &config.filter, reading);
+            (outcome, 0, Vec::new())
+        }
+        _ => {
+            let (outcome, expanded) = read_inputs(config, formats, keep_successes);
+            let errors: Vec<String> = expanded.errors.iter().map(|e| format!("{e:#}")).collect();
+            (outcome, expanded.skipped_files, errors)
+        }
+    };
+    errors.extend(outcome.errors.iter().map(|e| format!("{e:#}")));
+    // A range's line numbers count from its first line.
+    let place = |path: &str| match shard.range {
+        Some((start, end)) => format!("{path} (bytes {start}..{end})"),
+        None => path.to_string(),
+    };
+    let malformed: Vec<String> = outcome
+        .analyzer
+        .malformed_lines()
+        .iter()
+        .map(|m| {
+            let file = place(&outcome.files[m.position.file as usize].path);
+            format!("{file}:{}: {}", m.position.line, m.reason)
+        })
+        .collect();
+    print_diagnostics(&errors, &malformed)?;
+
+    let newlines = newlines.load(Ordering::Relaxed);
+    let status = if errors.is_empty() {
+        ExitCode::Success
+    } else {
+        ExitCode::InputError
+    };
+    let shard = Shard {
+        ordinal: shard.ordinal,
+        files: outcome
+            .files
+            .into_iter()
+            .map(|f| ShardFile::new(f, shard.range, newlines))
+            .collect(),
+        skipped_files,
+        errors,
+        success_span: outcome
+            .analyzer
+            .success_span()
+            .map(|(lo, hi)| (lo.nanos(), hi.nanos())),
+        probe: plan.as_ref().map(|p| p.id.clone()),
+    };
+    let keep = match &plan {
+        Some(p) => KeepSuccesses::Within(&p.windows),
+        None => KeepSuccesses::None,
+    };
+    let state = outcome
+        .analyzer
+        .into_state(keep)
+        .context("reading back the successes kept in a temporary file")?;
+    let partial = Partial {
+        partial_version: partial::PARTIAL_VERSION,
+        tool_version: partial::TOOL_VERSION.to_string(),
+        settings,
+        shards: vec![shard],
+        state,
+    };
+    write_document(&partial, config.output.as_deref())?;
+    Ok(status)
+}
+
+/// Writes a partial or a plan as one JSON line to `output` (zstd when its
+/// name ends in `.zst`) or to standard output.
+fn write_document(value: &impl serde::Serialize, output: Option<&Path>) -> anyhow::Result<()> {
+    let json = |out: &mut dyn Write| -> io::Result<()> {
+        serde_json::to_writer(&mut *out, value)?;
+        out.write_all(b"\n")
+    };
+    match output {
+        Some(path) if path.extension().is_some_and(|e| e == "zst") => {
+            write_atomically(path, |out| partial::write_zstd(value, out))
+        }
+        Some(path) => write_atomically(path, |out| json(out)),
         None => {
-            let mut stdout = io::BufWriter::new(io::stdout().lock());
-            render::render(&report, config.format, options, &mut stdout)
+            let mut stdout = BufWriter::new(io::stdout().lock());
+            json(&mut stdout)
                 .and_then(|()| stdout.flush())
-                .context("writing the report")?;
+                .context("writing to standard output")
         }
     }
+}
 
-    let gate = config
-        .fail_on
-        .is_some_and(|level| report.findings.iter().any(|f| f.severity >= level));
-    Ok(if !errors.is_empty() {
-        ExitCode::InputError
-    } else if config.strict && malformed > 0 {
-        ExitCode::Malformed
-    } else if gate {
-        ExitCode::Findings
-    } else {
-        ExitCode::Success
-    })
+/// `merge`: partial reports → one partial, a probe plan, or the report.
+fn merge(config: MergeConfig, color: bool) -> anyhow::Result<ExitCode> {
+    let mut partials = Vec::new();
+    for source in &config.sources {
+        let name = source.to_string();
+        let reader: Box<dyn Read> = match source {
+            input::Source::Stdin => Box::new(io::stdin().lock()),
+            input::Source::Path(path) => Box::new(File::open(path).with_context(|| name.clone())?),
+        };
+        for p in partial::read_all(reader, &name)? {
+            partials.push((name.clone(), p));
+        }
+    }
+    let merged = partial::merge(partials)?;
+    let format = match config.output_kind {
+        MergeOutput::Partial => {
+            let p = merged
+                .into_partial()
+                .context("reading back the successes kept in a temporary file")?;
+            write_document(&p, config.output.as_deref())?;
+            return Ok(ExitCode::Success);
+        }
+        MergeOutput::Plan => {
+            write_document(&merged.plan(), config.output.as_deref())?;
+            return Ok(ExitCode::Success);
+        }
+        MergeOutput::Report(format) => format,
+    };
+    merged.check_probes()?;
+    let (files, places) = merged.files();
+    let errors: Vec<String> = merged.errors().into_iter().map(str::to_string).collect();
+    let malformed: Vec<String> = merged
+        .analyzer
+        .malformed_lines()
+        .iter()
+        .map(|m| {
+            let place = &places[m.position.file as usize];
+            let line = m.position.line + place.lines_before.unwrap_or(0);
+            format!("{}:{line}: {}", place.name, m.reason)
+        })
+        .collect();
+    print_diagnostics(&errors, &malformed)?;
+
+    let s = &merged.settings;
+    let mut rules = s.rules.clone();
+    rules.unknown_users =
+        pipeline::unknown_users(&s.rules.unknown_users, &s.unauthenticated, &files);
+    let time = |n: Option<i128>| n.and_then(Timestamp::from_nanos);
+    let settings = FinishSettings {
+        rules,
+        bucket: s.bucket_secs.map(Duration::from_secs),
+        range: TimeRange {
+            since: time(s.since),
+            until: time(s.until),
+        },
+    };
+    let skipped_files = merged.skipped_files();
+    let report = merged
+        .analyzer
+        .finish(files, skipped_files, &settings)
+        .context("reading back the successes kept in a temporary file")?;
+    deliver(
+        &report,
+        errors.len(),
+        malformed.len(),
+        Delivery {
+            format,
+            section: config.section,
+            top: config.top,
+            output: config.output.as_deref(),
+            fail_on: config.fail_on,
+            strict: config.strict,
+            color,
+        },
+    )
 }
 
 fn rules(args: RulesArgs) -> anyhow::Result<ExitCode> {

@@ -44,6 +44,9 @@ pub struct Reading {
     pub threads: usize,
     /// Lines over this many bytes are malformed.
     pub max_line_bytes: usize,
+    /// Whether the successes of known users are kept for
+    /// `success_after_failures` (a partial report's first pass needs none).
+    pub keep_successes: bool,
 }
 
 /// Inputs smaller than this finish too soon to need a progress bar.
@@ -163,11 +166,30 @@ pub fn analyze_readers(
     filter: &FilterSpec,
     reading: Reading,
 ) -> Outcome {
+    let opened = inputs
+        .into_iter()
+        .map(|(name, reader)| {
+            let opened = input::open_reader(reader, &name);
+            (name, opened)
+        })
+        .collect();
+    analyze_opened(opened, formats, filter, reading)
+}
+
+/// Reads inputs opened already (or the reasons they could not be), as
+/// [`analyze_sources`] reads files; relative times count back from the
+/// filter's anchor, if any.
+pub fn analyze_opened(
+    inputs: Vec<(String, Result<input::Opened, InputError>)>,
+    formats: &Formats,
+    filter: &FilterSpec,
+    reading: Reading,
+) -> Outcome {
     let filter = filter.resolve(None);
     let mut run = Run::new(formats, &filter, reading);
     let mut errors = Vec::new();
-    for (name, reader) in inputs {
-        run.input(&name, input::open_reader(reader, &name), &mut errors);
+    for (name, opened) in inputs {
+        run.input(&name, opened, &mut errors);
     }
     run.finish(errors)
 }
@@ -212,6 +234,22 @@ impl Formats {
         })
     }
 
+    /// Each parser's format name with the names it treats as
+    /// unauthenticated, in the order they are tried.
+    pub fn unauthenticated(&self) -> Vec<(String, Vec<String>)> {
+        let parsers: Vec<&Parser> = match self {
+            Formats::Fixed(p) => vec![p],
+            Formats::Auto {
+                candidates,
+                fallback,
+            } => candidates.iter().chain([fallback]).collect(),
+        };
+        parsers
+            .into_iter()
+            .map(|p| (p.name().to_string(), p.unauthenticated().to_vec()))
+            .collect()
+    }
+
     /// Every file in the generic format, with `unknown` as the
     /// unauthenticated names.
     pub fn generic(unknown: crate::parse::UnknownUsers) -> Formats {
@@ -234,7 +272,7 @@ impl<'f> Run<'f> {
             formats,
             filter,
             reading,
-            analyzer: Analyzer::new(),
+            analyzer: Analyzer::keeping_successes(reading.keep_successes),
             files: Vec::new(),
             waiting: FxHashMap::default(),
             answered: FxHashSet::default(),
@@ -297,6 +335,28 @@ fn rename(error: InputError, name: &str) -> InputError {
             error,
         },
     }
+}
+
+/// The user names the rules treat as unauthenticated: `given` (from
+/// `--unknown-user`), then those of each format (as listed by
+/// [`Formats::unauthenticated`]) that some file was read as.
+pub fn unknown_users(
+    given: &[String],
+    formats: &[(String, Vec<String>)],
+    files: &[FileSummary],
+) -> Vec<String> {
+    let mut names = given.to_vec();
+    for (format, unauthenticated) in formats {
+        if !files.iter().any(|f| f.format.as_deref() == Some(format)) {
+            continue;
+        }
+        for name in unauthenticated {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    }
+    names
 }
 
 /// A request waiting for its response.
@@ -563,7 +623,7 @@ impl<'f> Run<'f> {
                                     file,
                                     max_line_bytes: max,
                                 };
-                                workers = Some(Workers::start(scope, work, threads));
+                                workers = Some(Workers::start(scope, work, self.reading));
                             }
                             true
                         },
@@ -722,8 +782,9 @@ impl<'scope> Workers<'scope> {
     fn start<'env>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
         work: Work<'env>,
-        threads: usize,
+        reading: Reading,
     ) -> Workers<'scope> {
+        let threads = reading.threads;
         let (sender, receiver) = mpsc::sync_channel::<Chunk>(threads * 2);
         let shared = std::sync::Arc::new((Mutex::new(receiver), work));
         let handles = (0..threads)
@@ -731,7 +792,7 @@ impl<'scope> Workers<'scope> {
                 let shared = std::sync::Arc::clone(&shared);
                 scope.spawn(move || {
                     let (receiver, work) = &*shared;
-                    let mut analyzer = Analyzer::new();
+                    let mut analyzer = Analyzer::keeping_successes(reading.keep_successes);
                     let mut tally = Tally::default();
                     let mut scratch = Scratch::default();
                     loop {

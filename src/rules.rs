@@ -56,7 +56,7 @@ impl<'de> Deserialize<'de> for Window {
 }
 
 /// `unknown_user_burst`: one ip, many failures without a valid identity.
-#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct UnknownUserBurst {
     pub enabled: bool,
     pub threshold: u64,
@@ -82,7 +82,7 @@ impl Default for UnknownUserBurst {
 }
 
 /// A rule of the shape "at least `threshold` of something within `window`".
-#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct WindowRule {
     pub enabled: bool,
     pub threshold: u64,
@@ -91,7 +91,7 @@ pub struct WindowRule {
 }
 
 /// `success_after_failures`: a success right after a run of failures.
-#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SuccessAfterFailures {
     pub enabled: bool,
     /// Authentication failures of one known user…
@@ -122,7 +122,7 @@ impl Default for SuccessAfterFailures {
 }
 
 /// Every rule's settings.
-#[derive(Clone, Debug, Serialize, PartialEq, schemars::JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct RuleSet {
     pub unknown_user_burst: UnknownUserBurst,
     pub brute_force: WindowRule,

@@ -146,6 +146,7 @@ fn analyze_one(reader: impl Read + Send + 'static, max_line_bytes: usize) -> Out
         pipeline::Reading {
             threads: 1,
             max_line_bytes,
+            keep_successes: true,
         },
     )
 }

@@ -67,6 +67,7 @@ fn analyze_from(inputs: &[Vec<u8>], from: usize) -> pipeline::Outcome {
         pipeline::Reading {
             threads: 1,
             max_line_bytes: pipeline::MAX_LINE_BYTES,
+            keep_successes: true,
         },
     )
 }

@@ -76,6 +76,7 @@ pub fn run(data: &[u8]) {
     let reading = Reading {
         threads,
         max_line_bytes: max_line,
+        keep_successes: true,
     };
     let chunk = rest.len().div_ceil(inputs).max(1);
     let readers: Vec<(String, Box<dyn Read + Send>)> = rest
