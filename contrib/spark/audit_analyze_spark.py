@@ -93,8 +93,11 @@ def parse_args(argv):
     p.add_argument("--top")
     p.add_argument("--fail-on")
     p.add_argument("--strict", action="store_true")
-    p.add_argument("-o", "--output", help="write the report here (on the "
-                   "driver) instead of standard output")
+    p.add_argument("--color")
+    p.add_argument("-o", "--output",
+                   help="write the report to this file on the driver instead "
+                        "of standard output, or to a URI (hdfs://, s3a://, "
+                        "...: for --deploy-mode cluster)")
     args = p.parse_args(ours)
     if not args.binary:
         p.error("no audit-analyze on PATH: give --binary")
@@ -110,8 +113,27 @@ def size(text):
     return int(m.group(1)) * 1024 ** " KMG".index(m.group(2).upper() or " ")
 
 
+# spark-submit runs this script with its stderr merged into its stdout
+# (PythonRunner), where the report goes. Messages are therefore written to
+# the JVM's System.err, spark-submit's own standard error, once the
+# SparkContext is up (to Python's stderr before that).
+STDERR = sys.stderr
+
+
 def log(msg):
-    print(f"audit_analyze_spark: {msg}", file=sys.stderr, flush=True)
+    STDERR.write(f"audit_analyze_spark: {msg}\n")
+    STDERR.flush()
+
+
+class JvmStderr:
+    def __init__(self, sc):
+        self.err = sc._jvm.java.lang.System.err
+
+    def write(self, text):
+        self.err.print(text)
+
+    def flush(self):
+        self.err.flush()
 
 
 # ---- the driver: listing and cutting the inputs ---------------------------
@@ -300,6 +322,8 @@ def main(argv):
     from pyspark import SparkContext
     sc = SparkContext.getOrCreate()
     sc.setLogLevel("WARN")
+    global STDERR
+    STDERR = JvmStderr(sc)
     try:
         return run(sc, args)
     except Exception as e:
@@ -363,19 +387,41 @@ def run(sc, args):
         else:
             stage("pass 2 (probe): not needed")
 
-        cmd = [binary_path(binary), "merge"]
-        for opt, flag in (("format", "--format"), ("section", "--section"),
-                          ("top", "--top"), ("fail_on", "--fail-on"),
-                          ("output", "-o")):
-            value = getattr(args, opt)
-            if value is not None:
-                cmd += [flag, value]
-        if args.strict:
-            cmd.append("--strict")
-        sys.stdout.flush()
-        rc = subprocess.run(cmd + ["--", merged_file]).returncode
+        rc = render(sc, binary, args, merged_file, tmp)
     stage(f"report written (merge exited {rc})")
     return rc
+
+
+def render(sc, binary, args, merged_file, tmp):
+    """The final `merge` on the driver: to stdout, a local -o, or (-o with
+    a scheme, for cluster deploy mode) a file copied there through Hadoop
+    FS. Returns merge's exit code."""
+    cmd = [binary_path(binary), "merge"]
+    for opt, flag in (("format", "--format"), ("section", "--section"),
+                      ("top", "--top"), ("fail_on", "--fail-on"),
+                      ("color", "--color")):
+        value = getattr(args, opt)
+        if value is not None:
+            cmd += [flag, value]
+    if args.strict:
+        cmd.append("--strict")
+    remote = args.output and re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", args.output)
+    if args.output:
+        out = os.path.join(tmp, "report") if remote else args.output
+        cmd += ["-o", out]
+    sys.stdout.flush()
+    proc = subprocess.run(cmd + ["--", merged_file], stderr=subprocess.PIPE)
+    # merge's stderr (malformed lines, unreadable inputs) to real stderr.
+    STDERR.write(proc.stderr.decode(errors="replace"))
+    STDERR.flush()
+    if remote and os.path.exists(out):
+        jvm = sc._jvm
+        dst = jvm.org.apache.hadoop.fs.Path(args.output)
+        fs = dst.getFileSystem(sc._jsc.hadoopConfiguration())
+        fs.copyFromLocalFile(False, True,
+                             jvm.org.apache.hadoop.fs.Path("file://" + out),
+                             dst)
+    return proc.returncode
 
 
 if __name__ == "__main__":

@@ -85,13 +85,14 @@ appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 EOF
 # --split-bytes 2M: each ~5.6 MB shard is also cut into byte ranges (24
-# tasks), so ranges and their ordinals are checked too.
+# tasks), so ranges and their ordinals are checked too. The report goes to
+# standard output, as in the user story: nothing else may be written there.
 rc=0
 SPARK_CONF_DIR=$work/conf SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON=$venv/bin/python \
     "$venv/bin/spark-submit" --master 'local[2]' \
     contrib/spark/audit_analyze_spark.py "$work/shards/shard-*.jsonl" \
-    --binary "$bin" --split-bytes 2M --format json -o "$work/spark.json" \
-    2> "$work/spark.err" || rc=$?
+    --binary "$bin" --split-bytes 2M --format json \
+    > "$work/spark.json" 2> "$work/spark.err" || rc=$?
 grep '^audit_analyze_spark:' "$work/spark.err" | sed 's/^/spark-check:   /' || true
 if [[ $rc != 0 ]]; then
     cat "$work/spark.err" >&2
