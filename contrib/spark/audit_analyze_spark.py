@@ -3,119 +3,72 @@
     spark-submit contrib/spark/audit_analyze_spark.py \
         's3a://bucket/logs/2026/11/*/*.jsonl.gz' --format json
 
-prints exactly what `audit-analyze report --format json` would print on the
-same files, read in sorted path order (only the file list differs in how it
-names them). Spark only moves shards and partial results; every piece of
-meaning stays in the audit-analyze binary:
+prints exactly what `audit-analyze report --format json` prints on the same
+files in the same order (each glob's matches sorted by path); only the file
+list names them differently (full URIs, absolute paths). Spark only moves
+shards and partial results; every piece of meaning stays in the binary:
 
 1. The driver lists the inputs through Hadoop's FileSystem API (local
-   paths, hdfs://, s3a://, ...), sorts each glob's matches by path, and
-   cuts them into shards with consecutive ordinals: a file is one shard, a
-   big plain local file is cut into byte ranges of --split-bytes.
+   paths, hdfs://, s3a://, ...) and cuts them into shards with consecutive
+   ordinals: a big plain local file is cut into byte ranges of
+   --split-bytes, small local files are packed together up to that size,
+   and any other file is a shard of its own.
 2. One task per shard runs `audit-analyze report --partial` on the shard
-   itself and returns the partial (a few MB of zstd bytes). A local file
-   (file:, or a path mounted on every executor) is read by the binary
-   directly; any other URI is streamed into it with `hadoop fs -cat`,
-   which must be on the executors' PATH. No log line passes through Python.
+   itself and returns the partial (zstd bytes, a few MB at most). A local
+   file (file:, or a path mounted on every executor) is read by the binary
+   directly; any other URI is streamed into its standard input by `hadoop
+   fs -cat` (--cat), which must work on the executors. No log line passes
+   through Python.
 3. The partials are reduced with treeReduce over `audit-analyze merge
    --partial`. `merge --plan` on the driver says which shards must be read
-   a second time for success_after_failures; those shards are rerun with
-   `--probe PLAN` and their new partials replace the first ones (the first
-   pass is cached, so nothing else is read again).
+   again for success_after_failures; they are, with `--probe PLAN`, and
+   their new partials replace their first ones (the first pass is cached:
+   nothing else is read twice). A quiet log needs no second pass.
 4. `audit-analyze merge` renders the report on the driver, to standard
-   output or -o, and this script exits with merge's exit code (0, 1 for
-   --fail-on, 2 for unreadable inputs, 3 for --strict).
+   output or -o, and the script exits with merge's exit code: 0, 1 for
+   --fail-on, 2 for inputs that could not be read (or a failed job), 3 for
+   --strict.
 
-Options after `--` go to `report --partial` (rules, filters, formats:
-`-- --rules rules.toml --since 2026-11-01 --log-format k8s-audit`); the
-options before it choose the shards and the rendering. See
-contrib/README.md for the binary to ship (a static musl build for
-executors with an old glibc) and for recipes on other engines.
+Options after `--` go to every `report --partial` (rules, filters, formats:
+`-- --rules rules.toml --log-format k8s-audit`; a relative --since needs
+--anchor). The options before it choose the shards and the rendering.
+contrib/README.md says which binary to ship (a static musl build for
+executors with an old glibc) and how to do the same on other engines.
 """
 
 import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections import namedtuple
-from functools import reduce
 
-# One unit of work. `name` is what the report calls the file (the URI, or
-# the local path); `local` is the path to open on an executor, None when
-# the file has to be streamed with `hadoop fs -cat`; `range` is (start,
-# end) in bytes, or None for the whole file.
-Shard = namedtuple("Shard", "ordinal name local range")
+# One unit of work. `names`: the files, as the report will name them (local
+# paths, or one URI); `local`: whether the executor opens them itself, or
+# streams the one URI with --cat; `range`: (start, end) bytes of the one
+# file, or None for whole files.
+Shard = namedtuple("Shard", "ordinal names local range")
 
 # Names read when a glob matches a directory: the same rule as `report DIR`.
 LOG_NAME = re.compile(r"\.(jsonl|json|log|ndjson)(\.[0-9]+)?(\.gz|\.zst)?$")
-# First bytes of the compressed formats the binary reads (gzip, zstd): such
-# a file is one task, since a compressed stream cannot be entered midway.
+# gzip and zstd, recognised by their first bytes as the binary does.
 COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd")
+# Packing small files: at most this many in one shard (command-line length).
+MAX_FILES_PER_SHARD = 500
 
-MERGE_USAGE = """the options before `--` are this script's; the ones after
-it go to every `audit-analyze report --partial` task (rules, thresholds,
-filters, formats), e.g. -- --rules rules.toml --since 2026-11-01"""
-
-
-def parse_args(argv):
-    ours, report_args = argv, []
-    if "--" in argv:
-        cut = argv.index("--")
-        ours, report_args = argv[:cut], argv[cut + 1:]
-    p = argparse.ArgumentParser(
-        prog="audit_analyze_spark.py",
-        description="audit-analyze report over many files, on Spark.",
-        epilog=MERGE_USAGE,
-    )
-    p.add_argument("inputs", nargs="+", metavar="GLOB",
-                   help="files, directories or globs (Hadoop syntax); "
-                        "local paths, hdfs://, s3a://, ...")
-    p.add_argument("--binary", default=shutil.which("audit-analyze"),
-                   help="the audit-analyze binary to ship to the executors "
-                        "(a local path or any URI SparkContext.addFile takes; "
-                        "default: audit-analyze on PATH)")
-    p.add_argument("--split-bytes", type=size, default=size("256M"),
-                   help="cut plain local files bigger than this into byte "
-                        "ranges of this size, one task each (default 256M; 0: "
-                        "never)")
-    p.add_argument("--hadoop", default="hadoop",
-                   help="the hadoop command the executors stream non-local "
-                        "files with (default: hadoop on PATH)")
-    # Rendering: passed to the final `merge`.
-    p.add_argument("--format", choices=["table", "json", "ndjson", "markdown",
-                                        "csv", "html"])
-    p.add_argument("--section")
-    p.add_argument("--top")
-    p.add_argument("--fail-on")
-    p.add_argument("--strict", action="store_true")
-    p.add_argument("--color")
-    p.add_argument("-o", "--output",
-                   help="write the report to this file on the driver instead "
-                        "of standard output, or to a URI (hdfs://, s3a://, "
-                        "...: for --deploy-mode cluster)")
-    args = p.parse_args(ours)
-    if not args.binary:
-        p.error("no audit-analyze on PATH: give --binary")
-    args.report_args = report_args
-    return args
-
-
-def size(text):
-    """'268435456', '256M', '1G' -> bytes."""
-    m = re.fullmatch(r"([0-9]+)([KMG]?)(i?B)?", text.strip(), re.I)
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
-    return int(m.group(1)) * 1024 ** " KMG".index(m.group(2).upper() or " ")
-
+EPILOG = """The options after `--` go to every `audit-analyze report --partial`
+task (rules, thresholds, filters, formats), e.g. -- --rules rules.toml
+--log-format k8s-audit. Exit code: merge's (0, 1 --fail-on, 2 unreadable
+input or failed job, 3 --strict)."""
 
 # spark-submit runs this script with its stderr merged into its stdout
-# (PythonRunner), where the report goes. Messages are therefore written to
-# the JVM's System.err, spark-submit's own standard error, once the
+# (PythonRunner), where the report goes. Messages therefore go to the
+# JVM's System.err, spark-submit's own standard error, once the
 # SparkContext is up (to Python's stderr before that).
 STDERR = sys.stderr
 
@@ -136,11 +89,64 @@ class JvmStderr:
         self.err.flush()
 
 
+def parse_args(argv):
+    ours, report_args = argv, []
+    if "--" in argv:
+        cut = argv.index("--")
+        ours, report_args = argv[:cut], argv[cut + 1:]
+    p = argparse.ArgumentParser(
+        prog="audit_analyze_spark.py", epilog=EPILOG,
+        description="audit-analyze report over many files, on Spark.")
+    p.add_argument("inputs", nargs="+", metavar="GLOB",
+                   help="files, directories or globs (Hadoop syntax): local "
+                        "paths, hdfs://, s3a://, ...")
+    p.add_argument("--binary", default=shutil.which("audit-analyze"),
+                   help="the audit-analyze binary to ship to the executors: "
+                        "a path or any URI SparkContext.addFile takes "
+                        "(default: audit-analyze on PATH)")
+    p.add_argument("--split-bytes", type=size, default=size("256M"),
+                   help="cut plain local files bigger than this into byte "
+                        "ranges, and pack smaller local files into shards, "
+                        "of about this size (default 256M; 0: one file per "
+                        "shard, never cut)")
+    p.add_argument("--cat", default="hadoop fs -cat {}",
+                   help="the command that writes a non-local file to stdout "
+                        "on an executor, {} standing for its URI (default: "
+                        "%(default)s)")
+    render = p.add_argument_group("rendering (the final merge)")
+    render.add_argument("--format", choices=["table", "json", "ndjson",
+                                             "markdown", "csv", "html"])
+    render.add_argument("--section")
+    render.add_argument("--top")
+    render.add_argument("--fail-on")
+    render.add_argument("--strict", action="store_true")
+    render.add_argument("--color")
+    render.add_argument("-o", "--output",
+                        help="write the report to this file on the driver, "
+                             "or to a URI (hdfs://, s3a://, ...: for "
+                             "--deploy-mode cluster), not standard output")
+    args = p.parse_args(ours)
+    if not args.binary:
+        p.error("no audit-analyze on PATH: give --binary")
+    if "{}" not in shlex.split(args.cat):
+        p.error("--cat needs {} where the URI goes")
+    args.report_args = report_args
+    return args
+
+
+def size(text):
+    """'268435456', '256M', '1G' -> bytes."""
+    m = re.fullmatch(r"([0-9]+)([KMG]?)(i?B)?", text.strip(), re.I)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
+    return int(m.group(1)) * 1024 ** " KMG".index(m.group(2).upper() or " ")
+
+
 # ---- the driver: listing and cutting the inputs ---------------------------
 
 def list_inputs(sc, patterns):
-    """[(name, local path or None, length)]: each pattern's matches sorted
-    by path, patterns in the order given, a file listed twice kept once."""
+    """[(name, is_local, length)]: each pattern's matches sorted by path,
+    patterns in the order given, a file matched twice kept once."""
     jvm = sc._jvm
     conf = sc._jsc.hadoopConfiguration()
     files, seen = [], set()
@@ -163,9 +169,9 @@ def list_inputs(sc, patterns):
         for st in found:
             uri = st.getPath().toUri()
             if uri.getScheme() == "file":
-                matches.append((uri.getPath(), uri.getPath(), st.getLen()))
+                matches.append((uri.getPath(), True, st.getLen()))
             else:
-                matches.append((st.getPath().toString(), None, st.getLen()))
+                matches.append((st.getPath().toString(), False, st.getLen()))
         # Sorted per pattern, as a shell sorts each glob it expands.
         for name, local, length in sorted(matches):
             if name not in seen:
@@ -174,27 +180,76 @@ def list_inputs(sc, patterns):
     return files
 
 
-def cut_shards(files, split_bytes):
-    """Shards in input order with consecutive ordinals; a big plain local
-    file becomes ranges [0, s), [s, 2s), ... whose ordinals increase with
-    the offset."""
-    shards = []
+def cut_shards(files, split_bytes, can_split):
+    """Shards in input order with consecutive ordinals. A big local file
+    that `can_split` becomes ranges [0, s), [s, 2s), ... (ordinals increase
+    with the offset); consecutive small local files share a shard up to
+    split_bytes; a non-local file is a shard of its own."""
+    shards, pack, packed = [], [], 0
+
+    def flush():
+        nonlocal pack, packed
+        if pack:
+            shards.append(Shard(len(shards), tuple(pack), True, None))
+        pack, packed = [], 0
+
     for name, local, length in files:
-        if local and split_bytes and length > split_bytes and is_plain(local):
+        if local and split_bytes and (packed + length <= split_bytes
+                                      and len(pack) < MAX_FILES_PER_SHARD):
+            pack.append(name)
+            packed += length
+            continue
+        flush()
+        if local and split_bytes and length <= split_bytes:
+            pack, packed = [name], length
+        elif local and split_bytes and can_split(name):
             for start in range(0, length, split_bytes):
                 end = min(start + split_bytes, length)
-                shards.append(Shard(len(shards), name, local, (start, end)))
+                shards.append(Shard(len(shards), (name,), True, (start, end)))
         else:
-            shards.append(Shard(len(shards), name, local, None))
+            shards.append(Shard(len(shards), (name,), local, None))
+    flush()
     return shards
 
 
-def is_plain(path):
-    """Not gzip or zstd, whatever the file is called (the binary detects
-    compression by these bytes too, and refuses --range on it)."""
-    with open(path, "rb") as f:
-        head = f.read(4)
-    return not head.startswith(COMPRESSED_MAGIC)
+def splitter(binary, report_args):
+    """can_split(path): may this file be cut into byte ranges? Only when it
+    is plain JSON lines (not compressed, not a JSON array or pretty-printed
+    values, no container prefix on its first line) and its format does not
+    pair records (Vault's requests and responses are paired within a shard
+    only). The binary itself says which format it detects. Never cutting is
+    always right, only slower, so anything unsure stays whole."""
+    pairs = {}
+
+    def format_pairs(fmt):
+        if fmt not in pairs:
+            if "--log-format-file" in report_args:
+                toml = open(report_args[report_args.index(
+                    "--log-format-file") + 1]).read()
+            else:
+                toml = run_binary(binary, ["formats", fmt])
+            pairs[fmt] = re.search(r"^\s*\[pair\]", toml, re.M) is not None
+        return pairs[fmt]
+
+    def can_split(path):
+        with open(path, "rb") as f:
+            head = f.read(1 << 20)
+        if head.startswith(COMPRESSED_MAGIC) or b"\n" not in head:
+            return False
+        head = head[:head.rindex(b"\n") + 1]
+        try:
+            first = json.loads(head.split(b"\n", 1)[0].decode("utf-8-sig"))
+        except ValueError:
+            return False
+        if not isinstance(first, dict):
+            return False
+        detect = run_binary(binary, ["report", "--format", "json", "-q"]
+                            + report_args + ["--stdin-name", path, "-"],
+                            stdin=head, ok=(0, 1, 2, 3))
+        files = json.loads(detect)["summary"]["files"]
+        return bool(files) and not format_pairs(files[0]["format"])
+
+    return can_split
 
 
 # ---- the tasks: run the binary on one shard, merge partials --------------
@@ -208,9 +263,21 @@ def binary_path(name):
     return path
 
 
-def run_report(shard, binary, report_args, hadoop, plan=None):
-    """(ordinal, partial bytes) for one shard; `plan` (text) makes it the
-    probe pass of that shard."""
+def run_binary(binary, args, stdin=None, ok=(0,)):
+    """Its standard output (text); an error naming the command if its exit
+    code is not in `ok`."""
+    proc = subprocess.run([binary_path(binary)] + args, input=stdin,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if proc.returncode not in ok:
+        raise RuntimeError(f"audit-analyze {' '.join(args)} exited "
+                           f"{proc.returncode}: "
+                           f"{proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout.decode()
+
+
+def run_report(shard, binary, report_args, cat, plan=None):
+    """(ordinal, probed, partial bytes) of one shard; with `plan` (text),
+    its probe pass."""
     exe = binary_path(binary)
     with tempfile.TemporaryDirectory(prefix="audit-analyze-") as tmp:
         out = os.path.join(tmp, "partial.zst")
@@ -225,43 +292,40 @@ def run_report(shard, binary, report_args, hadoop, plan=None):
             cmd += ["--probe", plan_file]
         cmd += report_args
         if shard.local:
-            proc = subprocess.run(cmd + ["--", shard.local],
+            proc = subprocess.run(cmd + ["--"] + list(shard.names),
                                   stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE)
-            cat_rc, cat_err = 0, b""
         else:
-            # Not on a local filesystem: stream it into the binary's stdin,
-            # under its own name. `hadoop fs -cat` hands over the bytes as
-            # stored (a .gz stays compressed; the binary decompresses it).
-            if not shutil.which(hadoop):
+            # Stream it into the binary under its own name. The bytes come
+            # as stored (a .gz stays compressed; the binary decompresses).
+            uri = shard.names[0]
+            argv = [uri if a == "{}" else a for a in shlex.split(cat)]
+            if not shutil.which(argv[0]):
                 raise RuntimeError(
-                    f"{shard.name}: not a local file, and no `{hadoop}` on "
-                    f"this executor's PATH to stream it with; install the "
-                    f"Hadoop client there (or give --hadoop), or mount the "
-                    f"files on every executor and pass local paths")
-            cat = subprocess.Popen([hadoop, "fs", "-cat", shard.name],
-                                   stdout=subprocess.PIPE,
+                    f"{uri} is not a local file, and `{argv[0]}` is not on "
+                    f"this executor's PATH to stream it with: install the "
+                    f"Hadoop client there, give --cat, or mount the files "
+                    f"on every executor and pass local paths")
+            src = subprocess.Popen(argv, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE)
-            proc = subprocess.run(cmd + ["--stdin-name", shard.name, "-"],
-                                  stdin=cat.stdout,
-                                  stdout=subprocess.DEVNULL,
+            proc = subprocess.run(cmd + ["--stdin-name", uri, "-"],
+                                  stdin=src.stdout, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE)
-            cat.stdout.close()
-            cat_err = cat.stderr.read()
-            cat_rc = cat.wait()
-        # A failed copy would make a silently short partial: fail the task
-        # (Spark retries it) rather than report on part of the file.
-        if cat_rc != 0:
-            raise RuntimeError(f"{hadoop} fs -cat {shard.name} exited "
-                               f"{cat_rc}: {cat_err.decode(errors='replace')}")
-        # 2: the input could not be read to the end; the partial records
-        # it, and the final merge reports it and exits 2, as report does.
+            src.stdout.close()
+            src_err = src.stderr.read().decode(errors="replace")
+            # A failed copy would give a silently short partial: fail the
+            # task (Spark retries it) rather than report on part of a file.
+            if src.wait() != 0:
+                raise RuntimeError(f"{' '.join(argv)} exited "
+                                   f"{src.returncode}: {src_err.strip()}")
+        # 2: an input could not be read to the end. The partial records it;
+        # the final merge names it and exits 2, as report does.
         if proc.returncode not in (0, 2):
-            raise RuntimeError(f"{' '.join(cmd)} on {shard.name} exited "
-                               f"{proc.returncode}: "
+            raise RuntimeError(f"{' '.join(cmd)} on {' '.join(shard.names)} "
+                               f"exited {proc.returncode}: "
                                f"{proc.stderr.decode(errors='replace')}")
         with open(out, "rb") as f:
-            return shard.ordinal, f.read()
+            return shard.ordinal, plan is not None, f.read()
 
 
 def merge_partials(binary, partials):
@@ -281,34 +345,28 @@ def merge_partials(binary, partials):
             return f.read()
 
 
-def run_binary(binary, args):
-    """Its standard output; an error naming the command if it fails."""
-    proc = subprocess.run([binary_path(binary)] + args, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"audit-analyze {' '.join(args)} exited "
-                           f"{proc.returncode}: {proc.stderr.strip()}")
-    return proc.stdout
-
-
-def reduce_partials(rdd, binary, width):
-    """One partial from an RDD of (ordinal, partial): `width` tasks each
+def reduce_partials(rdd, binary, width, replaced=frozenset()):
+    """One partial from an RDD of (ordinal, probed, partial), leaving out
+    the first-pass partials of the `replaced` ordinals: `width` tasks each
     merge their share in one `merge --partial`, then treeReduce merges
-    those pairwise (the last level on the driver)."""
+    those pairwise, the last level on the driver. (The selection is made
+    after coalesce: a Python filter before it would cost one Python round
+    trip per shard.)"""
     def per_task(items):
-        items = [data for _, data in items]
+        items = [data for ordinal, probed, data in items
+                 if probed or ordinal not in replaced]
         if items:
             yield merge_partials(binary, items)
     return (rdd.coalesce(width).mapPartitions(per_task)
             .treeReduce(lambda a, b: merge_partials(binary, [a, b])))
 
 
-def read_shards(sc, shards, binary, report_args, hadoop, plan=None):
+def read_shards(sc, shards, binary, report_args, cat, plan=None):
     """The shards' partials, one task per shard, computed now and kept
     (memory, else local disk) so that a probe pass reads no shard twice."""
     from pyspark import StorageLevel
     rdd = (sc.parallelize(shards, len(shards))
-           .map(lambda s: run_report(s, binary, report_args, hadoop,
+           .map(lambda s: run_report(s, binary, report_args, cat,
                                      plan and plan.value))
            .persist(StorageLevel.MEMORY_AND_DISK))
     rdd.count()
@@ -327,10 +385,10 @@ def main(argv):
     try:
         return run(sc, args)
     except Exception as e:
-        # A task's error arrives wrapped in Spark's (Py4JJavaError, with
-        # the executor's Python traceback): say the reason in one line.
-        # Exit 2, as report does for an input it cannot read; 1 and 3 keep
-        # their meaning (--fail-on, --strict).
+        # A task's error arrives wrapped in Spark's (Py4JJavaError, with the
+        # executor's Python traceback): say the reason in one line. Exit 2,
+        # as report does for an input it cannot read; 1 and 3 keep their
+        # meaning (--fail-on, --strict).
         text = str(e)
         reasons = re.findall(r"^RuntimeError: (.*)$", text, re.M)
         log("failed: " + (reasons[0] if reasons else text.strip()))
@@ -351,15 +409,15 @@ def run(sc, args):
     if "--threads" not in report_args:
         # One task per core Spark gives it: no oversubscription.
         report_args += ["--threads", sc.getConf().get("spark.task.cpus", "1")]
-    hadoop = args.hadoop
 
     files = list_inputs(sc, args.inputs)
-    shards = cut_shards(files, args.split_bytes)
+    shards = cut_shards(files, args.split_bytes,
+                        splitter(binary, report_args))
     total = sum(length for _, _, length in files)
     stage(f"{len(files)} files, {total / 1e6:.1f} MB, {len(shards)} shards")
 
     width = max(1, min(len(shards), sc.defaultParallelism))
-    first = read_shards(sc, shards, binary, report_args, hadoop)
+    first = read_shards(sc, shards, binary, report_args, args.cat)
     stage(f"pass 1: {len(shards)} shards read")
     merged = reduce_partials(first, binary, width)
     stage(f"pass 1: partials merged ({len(merged)} bytes)")
@@ -371,31 +429,31 @@ def run(sc, args):
         plan_text = run_binary(binary, ["merge", "--plan", "--", merged_file])
         probe = json.loads(plan_text)["probe"]
         if probe:
-            # success_after_failures: read again the shards active in the
-            # candidate windows, with the plan; their new partials replace
+            # success_after_failures: read again, with the plan, the shards
+            # active in the candidate windows; their new partials replace
             # their first ones.
             by_ordinal = {s.ordinal: s for s in shards}
             again = [by_ordinal[p["ordinal"]] for p in probe]
-            redo = set(s.ordinal for s in again)
-            second = read_shards(sc, again, binary, report_args, hadoop,
+            second = read_shards(sc, again, binary, report_args, args.cat,
                                  sc.broadcast(plan_text))
-            kept = first.filter(lambda kv: kv[0] not in redo)
-            merged = reduce_partials(kept.union(second), binary, width)
+            stage(f"pass 2 (probe): {len(again)} shards read again")
+            replaced = frozenset(s.ordinal for s in again)
+            merged = reduce_partials(first.union(second), binary, width,
+                                     replaced)
             with open(merged_file, "wb") as f:
                 f.write(merged)
-            stage(f"pass 2 (probe): {len(again)} shards read again")
+            stage(f"pass 2 (probe): partials merged ({len(merged)} bytes)")
         else:
             stage("pass 2 (probe): not needed")
-
         rc = render(sc, binary, args, merged_file, tmp)
     stage(f"report written (merge exited {rc})")
     return rc
 
 
 def render(sc, binary, args, merged_file, tmp):
-    """The final `merge` on the driver: to stdout, a local -o, or (-o with
-    a scheme, for cluster deploy mode) a file copied there through Hadoop
-    FS. Returns merge's exit code."""
+    """The final `merge` on the driver: to stdout, to a local -o, or (-o
+    with a scheme) to a file copied there through Hadoop FS. Returns
+    merge's exit code."""
     cmd = [binary_path(binary), "merge"]
     for opt, flag in (("format", "--format"), ("section", "--section"),
                       ("top", "--top"), ("fail_on", "--fail-on"),
@@ -405,7 +463,8 @@ def render(sc, binary, args, merged_file, tmp):
             cmd += [flag, value]
     if args.strict:
         cmd.append("--strict")
-    remote = args.output and re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", args.output)
+    remote = args.output and re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://",
+                                      args.output)
     if args.output:
         out = os.path.join(tmp, "report") if remote else args.output
         cmd += ["-o", out]
