@@ -775,7 +775,12 @@ impl Analyzer {
             a.ip_users
                 .insert((check("ip", i, ips)?, check("user", u, users)?));
         }
+        let minutes = timeline::minute_of(Timestamp::saturating_from_nanos(i128::MIN))
+            ..=timeline::minute_of(Timestamp::saturating_from_nanos(i128::MAX));
         for (minute, records, failures) in state.minutes {
+            if !minutes.contains(&minute) {
+                return Err(StateError(format!("minute {minute} out of range")));
+            }
             *a.minutes.entry(minute).or_default() += timeline::Counts { records, failures };
         }
         let file = |f: u32| {

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::{CommandFactory, Parser as _};
 
-use audit_analyze::analyze::{FinishSettings, KeepSuccesses, MALFORMED_SHOWN};
+use audit_analyze::analyze::{Analyzer, FinishSettings, KeepSuccesses, MALFORMED_SHOWN};
 use audit_analyze::cli::{
     Cli, Command, LogFormat, MergeConfig, MergeOutput, OutputFormat, PartialConfig, ReportConfig,
     RulesArgs, RulesFormat, Section,
@@ -22,7 +22,7 @@ use audit_analyze::parse::{IpList, Parser};
 use audit_analyze::partial::{self, Partial, Settings, Shard, ShardFile};
 use audit_analyze::pipeline::{self, Formats};
 use audit_analyze::render::{self, RenderOptions};
-use audit_analyze::report::{Report, Severity, TimeRange};
+use audit_analyze::report::{FileSummary, Severity, TimeRange};
 use audit_analyze::sanitize;
 use audit_analyze::schema;
 use audit_analyze::timestamp::Timestamp;
@@ -262,8 +262,14 @@ fn read_inputs(
 }
 
 /// Prints the input errors and the first malformed lines on standard
-/// error, made safe for a terminal.
-fn print_diagnostics(errors: &[String], malformed: &[String]) -> io::Result<()> {
+/// error, made safe for a terminal; `place` gives, for a file index, the
+/// name to print and the lines of that file before the ones read.
+/// Returns how many malformed lines were listed.
+fn print_diagnostics(
+    errors: &[String],
+    analyzer: &Analyzer,
+    place: impl Fn(u32) -> (String, u64),
+) -> io::Result<usize> {
     let stderr = &mut io::stderr().lock();
     for error in errors {
         writeln!(
@@ -272,10 +278,13 @@ fn print_diagnostics(errors: &[String], malformed: &[String]) -> io::Result<()> 
             sanitize::for_terminal(error)
         )?;
     }
-    for line in malformed {
-        writeln!(stderr, "{}", sanitize::for_terminal(line))?;
+    let listed = analyzer.malformed_lines();
+    for m in listed {
+        let (name, before) = place(m.position.file);
+        let line = format!("{name}:{}: {}", m.position.line + before, m.reason);
+        writeln!(stderr, "{}", sanitize::for_terminal(&line))?;
     }
-    Ok(())
+    Ok(listed.len())
 }
 
 /// How a finished report is delivered: `report` and `merge` alike.
@@ -289,14 +298,22 @@ struct Delivery<'a> {
     color: bool,
 }
 
-/// Says how many malformed lines were not listed, renders the report, and
-/// gives the exit status.
+/// Runs the rules and sorts the analysis into the report, says how many
+/// malformed lines were not listed, renders the report, and gives the exit
+/// status.
 fn deliver(
-    report: &Report,
+    analyzer: Analyzer,
+    files: Vec<FileSummary>,
+    skipped_files: u64,
+    settings: &FinishSettings,
     input_errors: usize,
     malformed_shown: usize,
     how: Delivery,
 ) -> anyhow::Result<ExitCode> {
+    let report = analyzer
+        .finish(files, skipped_files, settings)
+        .context("reading back the successes kept in a temporary file")?;
+    let report = &report;
     let malformed = report.summary.malformed;
     if malformed > malformed_shown as u64 {
         let rest = malformed - malformed_shown as u64;
@@ -353,16 +370,10 @@ fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
         .chain(&outcome.errors)
         .map(|e| format!("{e:#}"))
         .collect();
-    let malformed: Vec<String> = outcome
-        .analyzer
-        .malformed_lines()
-        .iter()
-        .map(|m| {
-            let file = &outcome.files[m.position.file as usize].path;
-            format!("{file}:{}: {}", m.position.line, m.reason)
-        })
-        .collect();
-    print_diagnostics(&errors, &malformed)?;
+    let files = &outcome.files;
+    let shown = print_diagnostics(&errors, &outcome.analyzer, |f| {
+        (files[f as usize].path.clone(), 0)
+    })?;
 
     let mut rules = config.rules.clone();
     rules.unknown_users = unknown_users;
@@ -371,14 +382,13 @@ fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
         bucket: config.bucket,
         range: outcome.filter.range,
     };
-    let report = outcome
-        .analyzer
-        .finish(outcome.files, expanded.skipped_files, &settings)
-        .context("reading back the successes kept in a temporary file")?;
     deliver(
-        &report,
+        outcome.analyzer,
+        outcome.files,
+        expanded.skipped_files,
+        &settings,
         errors.len(),
-        malformed.len(),
+        shown,
         Delivery {
             format: config.format,
             section: config.section,
@@ -465,20 +475,19 @@ fn partial_report(
     };
     errors.extend(outcome.errors.iter().map(|e| format!("{e:#}")));
     // A range's line numbers count from its first line.
-    let place = |path: &str| match shard.range {
-        Some((start, end)) => format!("{path} (bytes {start}..{end})"),
-        None => path.to_string(),
-    };
-    let malformed: Vec<String> = outcome
-        .analyzer
-        .malformed_lines()
-        .iter()
-        .map(|m| {
-            let file = place(&outcome.files[m.position.file as usize].path);
-            format!("{file}:{}: {}", m.position.line, m.reason)
-        })
-        .collect();
-    print_diagnostics(&errors, &malformed)?;
+    let files = &outcome.files;
+    let shown = print_diagnostics(&errors, &outcome.analyzer, |f| {
+        let path = &files[f as usize].path;
+        match shard.range {
+            Some((start, end)) => (format!("{path} (bytes {start}..{end})"), 0),
+            None => (path.clone(), 0),
+        }
+    })? as u64;
+    let malformed: u64 = files.iter().map(|f| f.malformed).sum();
+    if malformed > shown {
+        let rest = malformed - shown;
+        eprintln!("… and {rest} more malformed lines (the first {MALFORMED_SHOWN} are shown)");
+    }
 
     let newlines = newlines.load(Ordering::Relaxed);
     let status = if errors.is_empty() {
@@ -572,17 +581,10 @@ fn merge(config: MergeConfig, color: bool) -> anyhow::Result<ExitCode> {
     merged.check_probes()?;
     let (files, places) = merged.files();
     let errors: Vec<String> = merged.errors().into_iter().map(str::to_string).collect();
-    let malformed: Vec<String> = merged
-        .analyzer
-        .malformed_lines()
-        .iter()
-        .map(|m| {
-            let place = &places[m.position.file as usize];
-            let line = m.position.line + place.lines_before.unwrap_or(0);
-            format!("{}:{line}: {}", place.name, m.reason)
-        })
-        .collect();
-    print_diagnostics(&errors, &malformed)?;
+    let shown = print_diagnostics(&errors, &merged.analyzer, |f| {
+        let place = &places[f as usize];
+        (place.name.clone(), place.lines_before.unwrap_or(0))
+    })?;
 
     let s = &merged.settings;
     let mut rules = s.rules.clone();
@@ -598,14 +600,13 @@ fn merge(config: MergeConfig, color: bool) -> anyhow::Result<ExitCode> {
         },
     };
     let skipped_files = merged.skipped_files();
-    let report = merged
-        .analyzer
-        .finish(files, skipped_files, &settings)
-        .context("reading back the successes kept in a temporary file")?;
     deliver(
-        &report,
+        merged.analyzer,
+        files,
+        skipped_files,
+        &settings,
         errors.len(),
-        malformed.len(),
+        shown,
         Delivery {
             format,
             section: config.section,

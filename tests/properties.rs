@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use audit_analyze::analyze::Analyzer;
 use audit_analyze::analyze::FinishSettings;
+use audit_analyze::analyze::{Analyzer, KeepSuccesses, State};
 use audit_analyze::cli::{OutputFormat, Section};
 use audit_analyze::filter::FilterSpec;
 use audit_analyze::parse::UnknownUsers;
@@ -345,8 +345,8 @@ proptest! {
     }
 
     /// (b) Cutting a log into files anywhere between lines gives the same
-    /// report apart from the file list, read in order or analysed apart
-    /// and merged.
+    /// report apart from the file list, read in order, analysed apart and
+    /// merged, or analysed apart into partial states and merged from those.
     #[test]
     fn splitting_into_files_changes_nothing(
         lines in log_lines(),
@@ -373,6 +373,22 @@ proptest! {
         let merged = without_files(merged.finish(Vec::new(), 0, &settings()).unwrap());
         prop_assert_eq!(&merged, &whole);
         render_all(&split, Some(3));
+
+        // The same through partial reports' states, written as JSON and read
+        // back, merged last part first.
+        let mut from_states = Analyzer::new();
+        for i in (0..parts.len()).rev() {
+            let state = analyze_from(&parts[..=i], i)
+                .analyzer
+                .into_state(KeepSuccesses::All)
+                .unwrap();
+            let back: State = serde_json::from_slice(&serde_json::to_vec(&state).unwrap()).unwrap();
+            prop_assert_eq!(&back, &state);
+            let files: Vec<u32> = (0..=i as u32).collect();
+            from_states.merge(Analyzer::from_state(back, &files).unwrap());
+        }
+        let from_states = without_files(from_states.finish(Vec::new(), 0, &settings()).unwrap());
+        prop_assert_eq!(&from_states, &whole);
     }
 
     /// (c) Another order of the lines gives the same summary, users and
