@@ -223,9 +223,9 @@ def splitter(binary, report_args):
 
     def format_pairs(fmt):
         if fmt not in pairs:
-            if "--log-format-file" in report_args:
-                toml = open(report_args[report_args.index(
-                    "--log-format-file") + 1]).read()
+            args = shipped_args(report_args)
+            if "--log-format-file" in args:
+                toml = open(args[args.index("--log-format-file") + 1]).read()
             else:
                 toml = run_binary(binary, ["formats", fmt])
             pairs[fmt] = re.search(r"^\s*\[pair\]", toml, re.M) is not None
@@ -244,7 +244,8 @@ def splitter(binary, report_args):
         if not isinstance(first, dict):
             return False
         detect = run_binary(binary, ["report", "--format", "json", "-q"]
-                            + report_args + ["--stdin-name", path, "-"],
+                            + shipped_args(report_args)
+                            + ["--stdin-name", path, "-"],
                             stdin=head, ok=(0, 1, 2, 3))
         files = json.loads(detect)["summary"]["files"]
         return bool(files) and not format_pairs(files[0]["format"])
@@ -275,10 +276,36 @@ def run_binary(binary, args, stdin=None, ok=(0,)):
     return proc.stdout.decode()
 
 
+# Report options naming a file: shipped with addFile, and read on each
+# executor from its SparkFiles copy.
+SHIPPED_OPTIONS = ("--rules", "--log-format-file")
+
+
+def ship_files(sc, report_args):
+    """addFile the files named by SHIPPED_OPTIONS; the arguments the tasks
+    get name them by SparkFiles name (shipped_args resolves it)."""
+    args = []
+    for a in report_args:
+        opt, eq, value = a.partition("=")
+        if args and args[-1] in SHIPPED_OPTIONS or eq and opt in SHIPPED_OPTIONS:
+            path = value if eq else a
+            sc.addFile(path)
+            a = (opt + "=" if eq else "") + "sparkfiles:" + os.path.basename(path)
+        args.append(a)
+    return args
+
+
+def shipped_args(report_args):
+    from pyspark import SparkFiles
+    return [re.sub(r"sparkfiles:(.*)", lambda m: SparkFiles.get(m[1]), a)
+            for a in report_args]
+
+
 def run_report(shard, binary, report_args, cat, plan=None):
     """(ordinal, probed, partial bytes) of one shard; with `plan` (text),
     its probe pass."""
     exe = binary_path(binary)
+    report_args = shipped_args(report_args)
     with tempfile.TemporaryDirectory(prefix="audit-analyze-") as tmp:
         out = os.path.join(tmp, "partial.zst")
         cmd = [exe, "report", "--partial", "--ordinal", str(shard.ordinal),
@@ -405,7 +432,7 @@ def run(sc, args):
 
     sc.addFile(args.binary)
     binary = os.path.basename(args.binary)
-    report_args = list(args.report_args)
+    report_args = ship_files(sc, args.report_args)
     if "--threads" not in report_args:
         # One task per core Spark gives it: no oversubscription.
         report_args += ["--threads", sc.getConf().get("spark.task.cpus", "1")]
