@@ -223,9 +223,10 @@ def splitter(binary, report_args):
 
     def format_pairs(fmt):
         if fmt not in pairs:
-            args = shipped_args(report_args)
-            if "--log-format-file" in args:
-                toml = open(args[args.index("--log-format-file") + 1]).read()
+            format_file = option_value(shipped_args(report_args),
+                                       "--log-format-file")
+            if format_file:
+                toml = open(format_file).read()
             else:
                 toml = run_binary(binary, ["formats", fmt])
             pairs[fmt] = re.search(r"^\s*\[pair\]", toml, re.M) is not None
@@ -297,8 +298,19 @@ def ship_files(sc, report_args):
 
 def shipped_args(report_args):
     from pyspark import SparkFiles
-    return [re.sub(r"sparkfiles:(.*)", lambda m: SparkFiles.get(m[1]), a)
+    return [re.sub(r"^(--[a-z-]+=)?sparkfiles:(.*)$",
+                   lambda m: (m[1] or "") + SparkFiles.get(m[2]), a)
             for a in report_args]
+
+
+def option_value(args, opt):
+    """The value of `opt` in args (`opt VALUE` or `opt=VALUE`), or None."""
+    for i, a in enumerate(args):
+        if a == opt and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith(opt + "="):
+            return a[len(opt) + 1:]
+    return None
 
 
 def run_report(shard, binary, report_args, cat, plan=None):
