@@ -50,7 +50,7 @@ for ((r = 1; r <= runs; r++)); do
 
   t=$(now)
   SPARK_CONF_DIR=$work/conf SPARK_LOCAL_IP=127.0.0.1 PYSPARK_PYTHON=$venv/bin/python \
-    "$venv/bin/spark-submit" --master 'local[2]' --driver-memory 2g \
+    "$venv/bin/spark-submit" --master 'local[2]' --driver-memory 2g --conf spark.ui.enabled=false \
     contrib/spark/audit_analyze_spark.py "$log" --binary "$bin" \
     --split-bytes "$split" --format json > "$work/spark.json" 2> "$work/spark.err"
   spark_t+=("$(awk -v a="$t" -v b="$(now)" 'BEGIN { print b - a }')")
