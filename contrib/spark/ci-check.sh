@@ -57,8 +57,8 @@ fi
 
 # ---- the binary and the data -----------------------------------------------
 # The debug build by default: .ci/run has just built it for `cargo test`,
-# so this takes seconds, where a release build from a fresh clone took 83 s
-# on an idle machine and 234 s on a busy one, most of the 3-minute budget.
+# so this takes seconds, where a release build from scratch took 83 s and
+# 234 s in two builds on this shared machine: most of the 3-minute budget.
 # Speed is bench/spark.sh's business; this step checks that the bytes agree.
 if [[ $profile == release ]]; then
     cargo build --release --quiet
