@@ -345,24 +345,29 @@ def run_report(shard, binary, report_args, cat, plan=None):
                     f"this executor's PATH to stream it with: install the "
                     f"Hadoop client there, give --cat, or mount the files "
                     f"on every executor and pass local paths")
-            src = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE)
-            proc = subprocess.run(cmd + ["--stdin-name", uri, "-"],
-                                  stdin=src.stdout, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-            src.stdout.close()
-            src_err = src.stderr.read().decode(errors="replace")
-            # A failed copy would give a silently short partial: fail the
-            # task (Spark retries it) rather than report on part of a file.
-            if src.wait() != 0:
-                raise RuntimeError(f"{' '.join(argv)} exited "
-                                   f"{src.returncode}: {src_err.strip()}")
+            # Its stderr goes to a file: a pipe left unread could fill up
+            # and stall the copy.
+            with open(os.path.join(tmp, "cat.err"), "w+b") as src_err:
+                src = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                       stderr=src_err)
+                proc = subprocess.run(cmd + ["--stdin-name", uri, "-"],
+                                      stdin=src.stdout,
+                                      stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE)
+                src.stdout.close()
+                src_rc = src.wait()
+                src_err.seek(0)
+                src_msg = src_err.read().decode(errors="replace").strip()
         # 2: an input could not be read to the end. The partial records it;
         # the final merge names it and exits 2, as report does.
         if proc.returncode not in (0, 2):
             raise RuntimeError(f"{' '.join(cmd)} on {' '.join(shard.names)} "
                                f"exited {proc.returncode}: "
                                f"{proc.stderr.decode(errors='replace')}")
+        # A failed copy would give a silently short partial: fail the task
+        # (Spark retries it) rather than report on part of a file.
+        if not shard.local and src_rc != 0:
+            raise RuntimeError(f"{' '.join(argv)} exited {src_rc}: {src_msg}")
         with open(out, "rb") as f:
             return shard.ordinal, plan is not None, f.read()
 
