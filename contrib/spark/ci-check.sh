@@ -137,4 +137,6 @@ print(f"spark-check: (b) ok: equal to report --format json on the whole log, "
       f"{len(whole['findings'])} findings)")
 EOF
 stage "checks (a) and (b)"
-awk -v s="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "spark-check: passed in %.1f s\n", b - s }'
+awk -v s="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "spark-check: done in %.1f s\n", b - s }'
+# The plain closing line CI reads as a test count: checks (a) and (b).
+echo "spark-check: 2 passed, 0 failed"
