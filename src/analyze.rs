@@ -5,8 +5,9 @@
 //! the same code. Memory grows with the distinct users, events and ips, the
 //! distinct (user, event) and (ip, user) pairs, the minutes that have
 //! records (timeline), and the timed records the rules need: failures of
-//! unknown users, authentication and authorization failures of known users,
-//! and successes of known users (for `success_after_failures`).
+//! unknown users, authentication and authorization failures of known users
+//! (delta-encoded, [`crate::evidence`]), and successes of known users (for
+//! `success_after_failures`; on disk once there are many, [`crate::spill`]).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -34,8 +35,59 @@ pub const MALFORMED_SHOWN: usize = 10;
 /// Names mapped to dense ids, each with its accumulator.
 #[derive(Debug)]
 struct Table<T> {
-    ids: FxHashMap<Box<str>, u32>,
+    ids: FxHashMap<Key, u32>,
     rows: Vec<(Box<str>, T)>,
+}
+
+/// A name as a key of [`Table::ids`], looked up by its bytes. Names of up
+/// to 22 bytes (most user names, every IPv4 address) are kept inside the
+/// hash table's slot, so comparing one costs no second memory access.
+#[derive(Clone, Debug)]
+enum Key {
+    Inline(u8, [u8; 22]),
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    fn new(name: &str) -> Key {
+        let b = name.as_bytes();
+        match u8::try_from(b.len()) {
+            Ok(len) if b.len() <= 22 => {
+                let mut bytes = [0u8; 22];
+                bytes[..b.len()].copy_from_slice(b);
+                Key::Inline(len, bytes)
+            }
+            _ => Key::Heap(b.into()),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline(len, bytes) => &bytes[..*len as usize],
+            Key::Heap(b) => b,
+        }
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Key {}
+
+/// As the bytes hash, so that lookups by `&[u8]` find it.
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state);
+    }
 }
 
 impl<T: Default> Table<T> {
@@ -48,11 +100,11 @@ impl<T: Default> Table<T> {
 
     /// The id of `name`, adding it on first sight; allocates only then.
     fn id(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
+        if let Some(&id) = self.ids.get(name.as_bytes()) {
             return id;
         }
         let id = u32::try_from(self.rows.len()).expect("more than 4 billion distinct names");
-        self.ids.insert(name.into(), id);
+        self.ids.insert(Key::new(name), id);
         self.rows.push((name.into(), T::default()));
         id
     }
@@ -208,6 +260,36 @@ pub struct Analyzer {
     /// The earliest and latest timed success of a known user: a shard whose
     /// span misses every candidate window needs no second pass.
     success_span: Option<(Timestamp, Timestamp)>,
+    /// Saves hash lookups on records like the ones before them.
+    recent: Recent,
+}
+
+/// What spares `add` most hash-table lookups (each a likely cache miss on a
+/// big log): indexed by user or ip id, and only ever a shortcut. A missing
+/// entry means "unknown" and an entry is true of the sets it speaks of,
+/// which only grow, so any analyzer may start with an empty `Recent`.
+#[derive(Debug, Default)]
+struct Recent {
+    /// Per user: bit `e` set when (user, event `e`) is in `user_events`,
+    /// for the first 64 events.
+    user_events: Vec<u64>,
+    /// Per ip: a user that (ip, user) is in `ip_users` for.
+    ip_user: Vec<u32>,
+    /// Per user: the ip of their last record, with its name (compared
+    /// before use; kept here so that comparing reads no other memory).
+    user_ip: Vec<(u32, Key)>,
+}
+
+/// No id yet.
+const NONE: u32 = u32::MAX;
+
+/// The entry for `id`, growing `v` with `fill` to reach it.
+fn slot<T: Clone>(v: &mut Vec<T>, id: u32, fill: T) -> &mut T {
+    let i = id as usize;
+    if i >= v.len() {
+        v.resize(i + 1, fill);
+    }
+    &mut v[i]
 }
 
 impl Default for Analyzer {
@@ -238,6 +320,7 @@ impl Analyzer {
             malformed: Vec::new(),
             keep_successes: keep,
             success_span: None,
+            recent: Recent::default(),
         }
     }
 
@@ -265,14 +348,35 @@ impl Analyzer {
         let stats = self.events.stats(event);
         stats.total += 1;
         stats.failures += u64::from(failure);
-        self.user_events.insert((user, event));
+        let bits = slot(&mut self.recent.user_events, user, 0);
+        let bit = 1u64.checked_shl(event).unwrap_or(0);
+        if *bits & bit == 0 {
+            self.user_events.insert((user, event));
+            *bits |= bit;
+        }
 
-        let ip = self.ips.id(record.ip.as_deref().unwrap_or("-"));
+        let ip_name = record.ip.as_deref().unwrap_or("-");
+        let last_ip = slot(
+            &mut self.recent.user_ip,
+            user,
+            (NONE, Key::Inline(0, [0; 22])),
+        );
+        let ip = if last_ip.0 != NONE && last_ip.1.bytes() == ip_name.as_bytes() {
+            last_ip.0
+        } else {
+            let ip = self.ips.id(ip_name);
+            *last_ip = (ip, Key::new(ip_name));
+            ip
+        };
         let ip_stats = self.ips.stats(ip);
         ip_stats.seen.add(record.time, failure);
         let unknown_failure = failure && record.user_kind == UserKind::Unknown;
         ip_stats.unknown_user_failures += u64::from(unknown_failure);
-        self.ip_users.insert((ip, user));
+        let paired = slot(&mut self.recent.ip_user, ip, NONE);
+        if *paired != user {
+            self.ip_users.insert((ip, user));
+            *paired = user;
+        }
 
         let Some(time) = record.time else { return };
         let evidence = Evidence {
@@ -360,15 +464,8 @@ impl Analyzer {
             ips: &ip_ids,
             events: &event_ids,
         };
-        let mut theirs = other.evidence;
-        for (mine, theirs) in self
-            .evidence
-            .lists_mut()
-            .into_iter()
-            .zip(theirs.lists_mut())
-        {
-            mine.extend(theirs.drain(..).map(|e| maps.apply(e)));
-        }
+        self.evidence
+            .append_mapped(other.evidence, |e| maps.apply(e));
         self.successes.merge(other.successes, &maps);
         self.success_span = match (self.success_span, other.success_span) {
             (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
@@ -396,7 +493,7 @@ impl Analyzer {
         let windows = SuccessWindows::new(&settings.rules, &self.evidence);
         if !windows.is_empty() {
             self.evidence.successes =
-                std::mem::take(&mut self.successes).select(|e| windows.contains(e))?;
+                std::mem::take(&mut self.successes).select(windows.contains_fn())?;
         }
         let mut formats: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for f in &files {
@@ -602,8 +699,8 @@ impl Analyzer {
             KeepSuccesses::Within(named) => {
                 let windows = SuccessWindows::from_named(
                     named,
-                    |u| self.users.ids.get(u).copied(),
-                    |i| self.ips.ids.get(i).copied(),
+                    |u| self.users.ids.get(u.as_bytes()).copied(),
+                    |i| self.ips.ids.get(i.as_bytes()).copied(),
                 );
                 self.successes.select(|e| windows.contains(e))?
             }
@@ -622,8 +719,8 @@ impl Analyzer {
                 event_map[e.event as usize],
             )
         };
-        let rows = |list: &[Evidence]| {
-            let mut out: Vec<EvidenceRow> = list.iter().map(row).collect();
+        let rows = |list: &mut dyn Iterator<Item = Evidence>| {
+            let mut out: Vec<EvidenceRow> = list.map(|e| row(&e)).collect();
             out.sort_unstable();
             out
         };
@@ -683,10 +780,10 @@ impl Analyzer {
                 })
                 .collect(),
             minutes,
-            unknown_failures: rows(&self.evidence.unknown_failures),
-            authn_failures: rows(&self.evidence.authn_failures),
-            authz_failures: rows(&self.evidence.authz_failures),
-            successes: rows(&successes),
+            unknown_failures: rows(&mut self.evidence.unknown_failures.iter()),
+            authn_failures: rows(&mut self.evidence.authn_failures.iter()),
+            authz_failures: rows(&mut self.evidence.authz_failures.iter()),
+            successes: rows(&mut successes.into_iter()),
             malformed: self
                 .malformed
                 .into_iter()
@@ -805,9 +902,9 @@ impl Analyzer {
                 })
                 .collect()
         };
-        a.evidence.unknown_failures = evidence(state.unknown_failures)?;
-        a.evidence.authn_failures = evidence(state.authn_failures)?;
-        a.evidence.authz_failures = evidence(state.authz_failures)?;
+        a.evidence.unknown_failures = evidence(state.unknown_failures)?.into();
+        a.evidence.authn_failures = evidence(state.authn_failures)?.into();
+        a.evidence.authz_failures = evidence(state.authz_failures)?.into();
         for e in evidence(state.successes)? {
             a.successes.push(e);
         }

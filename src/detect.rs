@@ -12,6 +12,7 @@ use std::time::Duration;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::evidence::EvidenceList;
 use crate::report::{Finding, Severity, SuccessRef, Target};
 use crate::rules::RuleSet;
 use crate::timestamp::Timestamp;
@@ -41,28 +42,32 @@ impl Evidence {
 }
 
 /// The timed records the rules look at, in input order (any order works:
-/// the rules sort them).
+/// the rules sort them). The failures, which grow with the input, are kept
+/// delta-encoded ([`EvidenceList`]); the successes are only those inside a
+/// window the failures make possible (see [`SuccessWindows`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EvidenceSet {
     /// Failures of unknown (unauthenticated) users.
-    pub unknown_failures: Vec<Evidence>,
+    pub unknown_failures: EvidenceList,
     /// Authentication failures of known users.
-    pub authn_failures: Vec<Evidence>,
+    pub authn_failures: EvidenceList,
     /// Authorization failures of known users.
-    pub authz_failures: Vec<Evidence>,
+    pub authz_failures: EvidenceList,
     /// Successes of known users.
     pub successes: Vec<Evidence>,
 }
 
 impl EvidenceSet {
-    /// Every list, for remapping ids after a merge.
-    pub fn lists_mut(&mut self) -> [&mut Vec<Evidence>; 4] {
-        [
-            &mut self.unknown_failures,
-            &mut self.authn_failures,
-            &mut self.authz_failures,
-            &mut self.successes,
-        ]
+    /// Appends `other`'s records, each passed through `map` (which maps
+    /// `other`'s ids onto this set's).
+    pub fn append_mapped(&mut self, other: EvidenceSet, map: impl Fn(Evidence) -> Evidence) {
+        self.unknown_failures
+            .append_mapped(other.unknown_failures, &map);
+        self.authn_failures
+            .append_mapped(other.authn_failures, &map);
+        self.authz_failures
+            .append_mapped(other.authz_failures, &map);
+        self.successes.extend(other.successes.into_iter().map(&map));
     }
 }
 
@@ -76,40 +81,81 @@ pub struct Names<'a> {
 /// Runs every enabled rule; findings sorted by first time, then ip, then
 /// user, then rule.
 pub fn run(rules: &RuleSet, mut evidence: EvidenceSet, names: &Names) -> Vec<Finding> {
-    for list in evidence.lists_mut() {
-        list.sort_by_key(Evidence::order);
-    }
+    evidence.successes.sort_by_key(Evidence::order);
+    let by = |key: fn(&Evidence) -> u32| {
+        let mut groups: FxHashMap<u32, Vec<Evidence>> = FxHashMap::default();
+        for e in &evidence.successes {
+            groups.entry(key(e)).or_default().push(*e);
+        }
+        groups
+    };
+    let successes_by_user = by(|e| e.user);
+    let successes_by_ip = by(|e| e.ip);
+    let saf = &rules.success_after_failures;
     let mut findings = Vec::new();
-    if rules.unknown_user_burst.enabled {
-        findings.extend(unknown_user_burst(rules, &evidence.unknown_failures, names));
+    if rules.unknown_user_burst.enabled || saf.enabled {
+        evidence.unknown_failures.groups(
+            |e| e.ip,
+            |ip, group| {
+                if rules.unknown_user_burst.enabled {
+                    findings.extend(unknown_user_burst(rules, ip, group, names));
+                }
+                if saf.enabled
+                    && let Some(successes) = successes_by_ip.get(&ip)
+                {
+                    findings.extend(success_after_unknown_failures(
+                        rules, ip, group, successes, names,
+                    ));
+                }
+            },
+        );
     }
-    if rules.brute_force.enabled {
-        let r = &rules.brute_force;
-        findings.extend(user_bursts(
-            "brute_force",
-            r.severity,
-            r.threshold,
-            r.window.0,
-            &evidence.authn_failures,
-            names,
-        ));
+    let bf = &rules.brute_force;
+    if bf.enabled || saf.enabled {
+        evidence.authn_failures.groups(
+            |e| e.user,
+            |user, group| {
+                if bf.enabled {
+                    findings.extend(user_bursts(
+                        "brute_force",
+                        bf.severity,
+                        bf.threshold,
+                        bf.window.0,
+                        user,
+                        group,
+                        names,
+                    ));
+                }
+                if saf.enabled
+                    && let Some(successes) = successes_by_user.get(&user)
+                {
+                    findings.extend(success_after_user_failures(rules, group, successes, names));
+                }
+            },
+        );
     }
     if rules.password_spray.enabled {
-        findings.extend(password_spray(rules, &evidence.authn_failures, names));
+        evidence.authn_failures.groups(
+            |e| e.ip,
+            |ip, group| findings.extend(password_spray(rules, ip, group, names)),
+        );
     }
-    if rules.success_after_failures.enabled {
-        findings.extend(success_after_failures(rules, &evidence, names));
-    }
-    if rules.access_denied_burst.enabled {
-        let r = &rules.access_denied_burst;
-        findings.extend(user_bursts(
-            "access_denied_burst",
-            r.severity,
-            r.threshold,
-            r.window.0,
-            &evidence.authz_failures,
-            names,
-        ));
+    let adb = &rules.access_denied_burst;
+    if adb.enabled {
+        evidence.authz_failures.groups(
+            |e| e.user,
+            |user, group| {
+                findings.extend(user_bursts(
+                    "access_denied_burst",
+                    adb.severity,
+                    adb.threshold,
+                    adb.window.0,
+                    user,
+                    group,
+                    names,
+                ))
+            },
+        );
     }
     findings
         .sort_by(|a, b| (a.first, &a.ip, &a.user, a.rule).cmp(&(b.first, &b.ip, &b.user, b.rule)));
@@ -139,40 +185,38 @@ impl SuccessWindows {
             Timestamp::saturating_from_nanos(t.nanos() + d.as_nanos() as i128)
         };
         let k = usize::try_from(r.threshold).unwrap_or(usize::MAX);
-        for (user, mut group) in groups_by(&evidence.authn_failures, |e| e.user) {
-            group.sort_by_key(Evidence::order);
-            let t = times(&group);
-            let spans: Vec<_> = incidents(&t, r.threshold, r.window.0)
-                .into_iter()
-                .flat_map(|i| {
-                    (i.start + k - 1..i.end)
-                        .map(|end| (t[end], after(t[end], r.within.0)))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            if !spans.is_empty() {
-                windows.users.insert(user, union(spans));
-            }
-        }
-        // A success at s counts `unknown_threshold` failures f_j..f_j+k-1 of
-        // its ip when f_j >= s - window and f_j+k-1 comes before s: s lies
-        // in [f_j+k-1, f_j + window].
-        let k = usize::try_from(r.unknown_threshold)
-            .unwrap_or(usize::MAX)
-            .max(1);
-        for (ip, mut group) in groups_by(&evidence.unknown_failures, |e| e.ip) {
-            group.sort_by_key(Evidence::order);
-            let spans: Vec<_> = (0..group.len().saturating_sub(k - 1))
-                .filter_map(|j| {
-                    let lo = group[j + k - 1].time;
-                    let hi = after(group[j].time, r.unknown_window.0);
-                    (lo <= hi).then_some((lo, hi))
-                })
-                .collect();
-            if !spans.is_empty() {
-                windows.ips.insert(ip, union(spans));
-            }
-        }
+        evidence.authn_failures.groups(
+            |e| e.user,
+            |user, group| {
+                let t = times(group);
+                let spans: Vec<_> = incidents(&t, r.threshold, r.window.0)
+                    .into_iter()
+                    .flat_map(|i| {
+                        (i.start + k - 1..i.end)
+                            .map(|end| (t[end], after(t[end], r.within.0)))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                if !spans.is_empty() {
+                    windows.users.insert(user, union(spans));
+                }
+            },
+        );
+        evidence.unknown_failures.groups(
+            |e| e.ip,
+            |ip, group| {
+                let k = usize::try_from(r.unknown_threshold).unwrap_or(usize::MAX);
+                let window = r.unknown_window.0.as_nanos() as i128;
+                let spans: Vec<_> = group
+                    .windows(k)
+                    .filter(|run| run[k - 1].time.nanos() - run[0].time.nanos() <= window)
+                    .map(|run| (run[k - 1].time, after(run[0].time, r.unknown_window.0)))
+                    .collect();
+                if !spans.is_empty() {
+                    windows.ips.insert(ip, union(spans));
+                }
+            },
+        );
         windows
     }
 
@@ -185,6 +229,25 @@ impl SuccessWindows {
             })
         };
         inside(self.users.get(&e.user)) || inside(self.ips.get(&e.ip))
+    }
+
+    /// [`SuccessWindows::contains`], answering first from a bit per user and
+    /// ip id (set: the id has windows), so the many successes of users and
+    /// ips without any cost no hash lookup.
+    pub fn contains_fn(&self) -> impl Fn(&Evidence) -> bool + '_ {
+        let bits = |ids: &FxHashMap<u32, Vec<(Timestamp, Timestamp)>>| {
+            let mut bits = vec![0u64; ids.keys().max().map_or(0, |&m| m as usize / 64 + 1)];
+            for &id in ids.keys() {
+                bits[id as usize / 64] |= 1 << (id % 64);
+            }
+            bits
+        };
+        let has = |bits: &[u64], id: u32| {
+            bits.get(id as usize / 64)
+                .is_some_and(|b| b & (1 << (id % 64)) != 0)
+        };
+        let (users, ips) = (bits(&self.users), bits(&self.ips));
+        move |e| (has(&users, e.user) || has(&ips, e.ip)) && self.contains(e)
     }
 
     /// Whether no success can matter (then none needs to be read back).
@@ -339,15 +402,6 @@ pub fn distinct_incidents(
     out
 }
 
-/// Splits sorted-by-time evidence into groups by `key`, each in time order.
-fn groups_by(evidence: &[Evidence], key: impl Fn(&Evidence) -> u32) -> Vec<(u32, Vec<Evidence>)> {
-    let mut groups: FxHashMap<u32, Vec<Evidence>> = FxHashMap::default();
-    for e in evidence {
-        groups.entry(key(e)).or_default().push(*e);
-    }
-    groups.into_iter().collect()
-}
-
 fn times(run: &[Evidence]) -> Vec<Timestamp> {
     run.iter().map(|e| e.time).collect()
 }
@@ -371,145 +425,144 @@ fn base(rule: &'static str, severity: Severity, run: &[Evidence], names: &Names)
 }
 
 /// `unknown_user_burst`: an ip sending repeated failures without a valid
-/// identity (forged, expired or revoked tokens).
-fn unknown_user_burst(rules: &RuleSet, failures: &[Evidence], names: &Names) -> Vec<Finding> {
+/// identity (forged, expired or revoked tokens). `group`: the ip's unknown
+/// user failures, in time order.
+fn unknown_user_burst(rules: &RuleSet, ip: u32, group: &[Evidence], names: &Names) -> Vec<Finding> {
     let r = &rules.unknown_user_burst;
     let mut findings = Vec::new();
-    for (ip, group) in groups_by(failures, |e| e.ip) {
-        let t = times(&group);
-        for run in incidents(&t, r.threshold, r.window.0) {
-            let critical =
-                !incidents(&t[run.clone()], r.critical_threshold, r.critical_window.0).is_empty();
-            let severity = if critical {
-                Severity::Critical
-            } else {
-                r.severity
-            };
-            let mut f = base("unknown_user_burst", severity, &group[run], names);
-            f.ip = Some(names.ips[ip as usize].to_string());
-            findings.push(f);
-        }
+    let t = times(group);
+    for run in incidents(&t, r.threshold, r.window.0) {
+        let critical =
+            !incidents(&t[run.clone()], r.critical_threshold, r.critical_window.0).is_empty();
+        let severity = if critical {
+            Severity::Critical
+        } else {
+            r.severity
+        };
+        let mut f = base("unknown_user_burst", severity, &group[run], names);
+        f.ip = Some(names.ips[ip as usize].to_string());
+        findings.push(f);
     }
     findings
 }
 
 /// `brute_force` and `access_denied_burst`: many failures of one known user
-/// within a window, from any ips.
+/// within a window, from any ips. `group`: the user's failures, in time
+/// order.
 fn user_bursts(
     rule: &'static str,
     severity: Severity,
     threshold: u64,
     window: Duration,
-    failures: &[Evidence],
+    user: u32,
+    group: &[Evidence],
     names: &Names,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for (user, group) in groups_by(failures, |e| e.user) {
-        for run in incidents(&times(&group), threshold, window) {
-            let run = &group[run];
-            let mut f = base(rule, severity, run, names);
-            f.user = Some(names.users[user as usize].to_string());
-            f.ips = Some(ips_of(run, names));
-            findings.push(f);
-        }
+    for run in incidents(&times(group), threshold, window) {
+        let run = &group[run];
+        let mut f = base(rule, severity, run, names);
+        f.user = Some(names.users[user as usize].to_string());
+        f.ips = Some(ips_of(run, names));
+        findings.push(f);
     }
     findings
 }
 
 /// `password_spray`: one ip failing to log in as many distinct known users.
-fn password_spray(rules: &RuleSet, failures: &[Evidence], names: &Names) -> Vec<Finding> {
+/// `group`: the ip's authentication failures, in time order.
+fn password_spray(rules: &RuleSet, ip: u32, group: &[Evidence], names: &Names) -> Vec<Finding> {
     /// The most user names a finding lists.
     const USERS_LISTED: usize = 20;
     let r = &rules.password_spray;
     let mut findings = Vec::new();
-    for (ip, group) in groups_by(failures, |e| e.ip) {
-        let items: Vec<(Timestamp, u32)> = group.iter().map(|e| (e.time, e.user)).collect();
-        for run in distinct_incidents(&items, r.threshold, r.window.0) {
-            let run = &group[run];
-            let mut users: Vec<&str> = run.iter().map(|e| names.users[e.user as usize]).collect();
-            users.sort_unstable();
-            users.dedup();
-            let mut f = base("password_spray", r.severity, run, names);
-            f.ip = Some(names.ips[ip as usize].to_string());
-            f.count = users.len() as u64;
-            f.failures = Some(run.len() as u64);
-            f.users = Some(
-                users
-                    .iter()
-                    .take(USERS_LISTED)
-                    .map(|u| u.to_string())
-                    .collect(),
-            );
-            findings.push(f);
-        }
+    let items: Vec<(Timestamp, u32)> = group.iter().map(|e| (e.time, e.user)).collect();
+    for run in distinct_incidents(&items, r.threshold, r.window.0) {
+        let run = &group[run];
+        let mut users: Vec<&str> = run.iter().map(|e| names.users[e.user as usize]).collect();
+        users.sort_unstable();
+        users.dedup();
+        let mut f = base("password_spray", r.severity, run, names);
+        f.ip = Some(names.ips[ip as usize].to_string());
+        f.count = users.len() as u64;
+        f.failures = Some(run.len() as u64);
+        f.users = Some(
+            users
+                .iter()
+                .take(USERS_LISTED)
+                .map(|u| u.to_string())
+                .collect(),
+        );
+        findings.push(f);
     }
     findings
 }
 
-/// `success_after_failures`: a known user's success right after a run of
-/// their authentication failures, or from an ip that was just bursting
-/// unknown-user failures. One finding per failure run: its first success.
-fn success_after_failures(rules: &RuleSet, evidence: &EvidenceSet, names: &Names) -> Vec<Finding> {
+/// `success_after_failures` (a): a known user's success right after a run
+/// of their authentication failures. `group`: the user's failures and
+/// `successes` the user's successes, both in time order. One finding per
+/// failure run: its first success.
+fn success_after_user_failures(
+    rules: &RuleSet,
+    group: &[Evidence],
+    successes: &[Evidence],
+    names: &Names,
+) -> Vec<Finding> {
     let r = &rules.success_after_failures;
-    let mut findings = Vec::new();
-    let successes_by_user: FxHashMap<u32, Vec<Evidence>> =
-        groups_by(&evidence.successes, |e| e.user)
-            .into_iter()
-            .collect();
     let within = r.within.0.as_nanos() as i128;
-
-    for (user, group) in groups_by(&evidence.authn_failures, |e| e.user) {
-        let Some(successes) = successes_by_user.get(&user) else {
-            continue;
-        };
-        let k = usize::try_from(r.threshold).unwrap_or(usize::MAX);
-        for incident in incidents(&times(&group), r.threshold, r.window.0) {
-            // Each qualifying run inside the incident ends at one failure; the
-            // first success after the earliest such end, within `within`, wins.
-            let found = (incident.start + k - 1..incident.end).find_map(|end| {
-                let after = group[end].order();
-                let next = successes.partition_point(|s| s.order() <= after);
-                successes
-                    .get(next)
-                    .filter(|s| s.time.nanos() - group[end].time.nanos() <= within)
-            });
-            let Some(success) = found else { continue };
-            let before: Vec<Evidence> = group[incident]
-                .iter()
-                .filter(|f| f.order() < success.order())
-                .copied()
-                .collect();
-            findings.push(success_finding(r.severity, &before, success, names, true));
-        }
+    let k = usize::try_from(r.threshold).unwrap_or(usize::MAX);
+    let mut findings = Vec::new();
+    for incident in incidents(&times(group), r.threshold, r.window.0) {
+        // Each qualifying run inside the incident ends at one failure; the
+        // first success after the earliest such end, within `within`, wins.
+        let found = (incident.start + k - 1..incident.end).find_map(|end| {
+            let after = group[end].order();
+            let next = successes.partition_point(|s| s.order() <= after);
+            successes
+                .get(next)
+                .filter(|s| s.time.nanos() - group[end].time.nanos() <= within)
+        });
+        let Some(success) = found else { continue };
+        let before: Vec<Evidence> = group[incident]
+            .iter()
+            .filter(|f| f.order() < success.order())
+            .copied()
+            .collect();
+        findings.push(success_finding(r.severity, &before, success, names, true));
     }
+    findings
+}
 
+/// `success_after_failures` (b): a known user's success from an ip that was
+/// just bursting unknown-user failures. `failures`: the ip's unknown-user
+/// failures and `successes` the successes from it, both in time order.
+fn success_after_unknown_failures(
+    rules: &RuleSet,
+    ip: u32,
+    failures: &[Evidence],
+    successes: &[Evidence],
+    names: &Names,
+) -> Vec<Finding> {
+    let r = &rules.success_after_failures;
     let unknown_window = r.unknown_window.0.as_nanos() as i128;
     let k = usize::try_from(r.unknown_threshold).unwrap_or(usize::MAX);
-    let successes_by_ip = groups_by(&evidence.successes, |e| e.ip);
-    let failures_by_ip: FxHashMap<u32, Vec<Evidence>> =
-        groups_by(&evidence.unknown_failures, |e| e.ip)
-            .into_iter()
-            .collect();
-    for (ip, successes) in successes_by_ip {
-        let Some(failures) = failures_by_ip.get(&ip) else {
-            continue;
-        };
-        let mut used = 0; // failures before this index belong to an earlier finding
-        for success in successes {
-            let end = failures.partition_point(|f| f.order() < success.order());
-            let start = failures[used..end]
-                .partition_point(|f| success.time.nanos() - f.time.nanos() > unknown_window)
-                + used;
-            if end - start >= k {
-                findings.push(success_finding(
-                    r.severity,
-                    &failures[start..end],
-                    &success,
-                    names,
-                    false,
-                ));
-                used = end;
-            }
+    let mut findings = Vec::new();
+    let mut used = 0; // failures before this index belong to an earlier finding
+    for success in successes {
+        debug_assert_eq!(success.ip, ip);
+        let end = failures.partition_point(|f| f.order() < success.order());
+        let start = failures[used..end]
+            .partition_point(|f| success.time.nanos() - f.time.nanos() > unknown_window)
+            + used;
+        if end - start >= k {
+            findings.push(success_finding(
+                r.severity,
+                &failures[start..end],
+                success,
+                names,
+                false,
+            ));
+            used = end;
         }
     }
     findings
@@ -702,7 +755,7 @@ mod tests {
         // 7 failures within 2 minutes: high.
         let seven: Vec<Evidence> = (0..7).map(|i| ev(i * 1000, i as u64, 5, 0, 1)).collect();
         let set = EvidenceSet {
-            unknown_failures: seven.clone(),
+            unknown_failures: seven.clone().into(),
             ..Default::default()
         };
         let f = run(&rules, set, &names());
@@ -714,7 +767,7 @@ mod tests {
         let f = run(
             &rules,
             EvidenceSet {
-                unknown_failures: eight,
+                unknown_failures: eight.into(),
                 ..Default::default()
             },
             &names(),
@@ -726,7 +779,7 @@ mod tests {
         let f = run(
             &rules,
             EvidenceSet {
-                unknown_failures: eight,
+                unknown_failures: eight.into(),
                 ..Default::default()
             },
             &names(),
@@ -743,7 +796,7 @@ mod tests {
         let f = run(
             &rules,
             EvidenceSet {
-                authn_failures: fails.clone(),
+                authn_failures: fails.clone().into(),
                 ..Default::default()
             },
             &names(),
@@ -765,7 +818,7 @@ mod tests {
             run(
                 &rules,
                 EvidenceSet {
-                    authn_failures: fails.clone(),
+                    authn_failures: fails.clone().into(),
                     ..Default::default()
                 },
                 &names()
@@ -779,7 +832,7 @@ mod tests {
             run(
                 &rules,
                 EvidenceSet {
-                    authn_failures: fails.clone(),
+                    authn_failures: fails.clone().into(),
                     ..Default::default()
                 },
                 &names()
@@ -791,7 +844,7 @@ mod tests {
             run(
                 &rules,
                 EvidenceSet {
-                    authn_failures: fails,
+                    authn_failures: fails.into(),
                     ..Default::default()
                 },
                 &names()
@@ -815,7 +868,7 @@ mod tests {
         let f = run(
             &rules,
             EvidenceSet {
-                authn_failures: fails.clone(),
+                authn_failures: fails.clone().into(),
                 ..Default::default()
             },
             &names(),
@@ -835,7 +888,7 @@ mod tests {
             run(
                 &rules,
                 EvidenceSet {
-                    authn_failures: fails[..4].to_vec(),
+                    authn_failures: fails[..4].to_vec().into(),
                     ..Default::default()
                 },
                 &names()
@@ -855,7 +908,7 @@ mod tests {
             run(
                 &rules,
                 EvidenceSet {
-                    authn_failures: split,
+                    authn_failures: split.into(),
                     ..Default::default()
                 },
                 &names()
@@ -919,7 +972,7 @@ mod tests {
             (Some("10.0.0.1"), Some("carol"), 5)
         );
         // Four failures are not enough.
-        set.unknown_failures.pop();
+        set.unknown_failures = set.unknown_failures.iter().take(4).collect();
         assert!(run(&rules, set, &names()).is_empty());
     }
 
@@ -982,7 +1035,12 @@ mod tests {
             ..Default::default()
         };
         let w = SuccessWindows::new(&rules, &set);
-        let probe = |ms: i128, user: u32, ip: u32| w.contains(&ev(ms, 99, user, ip, 0));
+        let quick = w.contains_fn();
+        let probe = |ms: i128, user: u32, ip: u32| {
+            let e = ev(ms, 99, user, ip, 0);
+            assert_eq!(quick(&e), w.contains(&e));
+            w.contains(&e)
+        };
         // alice: from the 10th failure (9 s) to 10 min after it.
         assert!(!probe(8_999, 0, 0));
         assert!(probe(9_000, 0, 0) && probe(W + 9_000, 0, 0));
@@ -1002,7 +1060,7 @@ mod tests {
         // bob, from another ip: never.
         assert!(!probe(9_000, 1, 1));
         // Fewer unknown failures than the threshold: no ip window.
-        set.unknown_failures.pop();
+        set.unknown_failures = set.unknown_failures.iter().take(4).collect();
         assert!(!SuccessWindows::new(&rules, &set).contains(&ev(1_000, 99, 3, 2, 0)));
         assert!(SuccessWindows::new(&only("brute_force"), &set).is_empty());
     }
@@ -1013,7 +1071,7 @@ mod tests {
         let mut rules = rules;
         rules.unknown_user_burst.threshold = 1;
         let set = EvidenceSet {
-            unknown_failures: vec![ev(5, 1, 5, 1, 0), ev(0, 2, 5, 2, 0), ev(5, 3, 5, 0, 0)],
+            unknown_failures: vec![ev(5, 1, 5, 1, 0), ev(0, 2, 5, 2, 0), ev(5, 3, 5, 0, 0)].into(),
             ..Default::default()
         };
         let order: Vec<String> = run(&rules, set, &names())
@@ -1035,7 +1093,8 @@ mod tests {
                 ev(0, 4, 5, 0, 0),
                 ev(0, 5, 5, 0, 0),
                 ev(0, 6, 5, 0, 1),
-            ],
+            ]
+            .into(),
             ..Default::default()
         };
         assert_eq!(run(&rules, set, &names())[0].count, 6);

@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod blocks;
 pub mod cli;
 pub mod detect;
+pub mod evidence;
 pub mod filter;
 pub mod format;
 pub mod input;

@@ -9,7 +9,6 @@
 use std::borrow::Cow;
 
 use serde::de::IgnoredAny;
-use serde_json::value::RawValue;
 
 use crate::format::{Condition, FailureKind, Format, FormatError, Literal, ROLE_NAMES};
 use crate::path::{Captures, Path, PathTree, Piece, Source, Target};
@@ -231,10 +230,12 @@ pub enum LineError {
     TooLong(usize),
 }
 
-/// Buffers a parsed record may borrow from.
+/// Buffers a parsed record may borrow from, and the captures buffer
+/// (empty between lines), kept from line to line to save allocations.
 #[derive(Debug, Default)]
 pub struct Scratch {
     event: String,
+    captures: Vec<Option<&'static str>>,
 }
 
 /// A role's source, compiled against the parser's path tree.
@@ -415,8 +416,16 @@ impl Parser {
     ) -> Result<Parsed<'a>, LineError> {
         let text =
             std::str::from_utf8(line).map_err(|e| LineError::InvalidUtf8(e.valid_up_to()))?;
-        let caps = self.capture(text)?;
-        Ok(self.interpret(&caps, &mut scratch.event))
+        let Scratch { event, captures } = scratch;
+        // The same allocation, for values borrowed from this line.
+        let mut caps: Captures<'a> = std::mem::take(captures).into_iter().map(|_| None).collect();
+        self.tree
+            .capture_into(text, &mut caps)
+            .map_err(|err| describe_error(text, err))?;
+        let parsed = self.interpret(&caps, event);
+        caps.clear();
+        *captures = caps.into_iter().map(|_| None).collect();
+        Ok(parsed)
     }
 
     /// Whether the line is a record of this format, as its `[[detect]]`
@@ -652,8 +661,8 @@ fn template_text(v: Scalar<'_>) -> Option<String> {
 }
 
 /// Whether one value passes every test of a condition.
-fn passes(raw: &RawValue, c: &Condition) -> bool {
-    let is_null = raw.get() == "null";
+fn passes(raw: &str, c: &Condition) -> bool {
+    let is_null = raw == "null";
     let v = Scalar::of(raw);
     let equal = |l: &Literal| match (l, &v) {
         (Literal::Str(a), Scalar::Str(b)) => a == b,
@@ -718,6 +727,10 @@ pub fn clean_ip(s: Cow<'_, str>, list: IpList) -> Option<Cow<'_, str>> {
             _ => part,
         }
     }
+    // The common case, a bare IPv4 (or hex) address, is its own answer.
+    if !s.is_empty() && s.bytes().all(|c| c == b'.' || c.is_ascii_hexdigit()) {
+        return Some(s);
+    }
     let out = match s {
         Cow::Borrowed(b) => Cow::Borrowed(pick(b, list)),
         Cow::Owned(o) => Cow::Owned(pick(&o, list).to_string()),
@@ -766,16 +779,21 @@ fn non_empty_str(v: Scalar<'_>) -> Option<Cow<'_, str>> {
 /// Appends `path` to `out` without its query or fragment, with every segment
 /// that is an id (all digits, a UUID, or 16+ hex digits) replaced by `:id`.
 pub fn normalize_path(path: &str, out: &mut String) {
-    let end = path.find(['?', '#']).unwrap_or(path.len());
-    for (i, segment) in path[..end].split('/').enumerate() {
-        if i > 0 {
+    let end = memchr::memchr2(b'?', b'#', path.as_bytes()).unwrap_or(path.len());
+    let path = &path[..end];
+    let mut start = 0;
+    let slashes = memchr::memchr_iter(b'/', path.as_bytes()).chain([path.len()]);
+    for end in slashes {
+        if start > 0 {
             out.push('/');
         }
+        let segment = &path[start..end];
         out.push_str(if is_id_segment(segment) {
             ":id"
         } else {
             segment
         });
+        start = end + 1;
     }
 }
 
@@ -810,12 +828,13 @@ enum Scalar<'a> {
 }
 
 impl<'a> Scalar<'a> {
-    fn of(raw: &'a RawValue) -> Scalar<'a> {
-        let text = raw.get();
+    /// The value whose JSON text is `text`.
+    fn of(text: &'a str) -> Scalar<'a> {
         match text.as_bytes()[0] {
             b'"' => {
                 let inner = &text[1..text.len() - 1];
-                if inner.contains('\\') {
+                // Values are short: a plain loop beats memchr's setup.
+                if inner.bytes().any(|c| c == b'\\') {
                     match serde_json::from_str::<String>(text) {
                         Ok(s) => Scalar::Str(Cow::Owned(s)),
                         Err(_) => Scalar::Other,

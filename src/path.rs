@@ -254,9 +254,9 @@ impl Default for PathTree {
     }
 }
 
-/// The values a [`PathTree`] captured from one record, by node; the last of
-/// duplicated keys wins.
-pub type Captures<'de> = Vec<Option<&'de RawValue>>;
+/// The values a [`PathTree`] captured from one record, by node, as their
+/// JSON text; the last of duplicated keys wins.
+pub type Captures<'de> = Vec<Option<&'de str>>;
 
 impl PathTree {
     pub fn new() -> PathTree {
@@ -295,16 +295,37 @@ impl PathTree {
 
     /// Reads one JSON text: validates all of it, captures the values of the
     /// tree's keys. Errors are serde_json's.
+    ///
+    /// A record is first read by `scan_object`, a strict validator that
+    /// accepts only what serde_json accepts; whatever it declines (an error,
+    /// an escaped key) is read again by serde_json, which decides and words
+    /// the error.
     pub fn capture<'de>(&self, text: &'de str) -> Result<Captures<'de>, serde_json::Error> {
-        let mut captures: Captures<'de> = vec![None; self.nodes.len()];
-        let mut de = serde_json::Deserializer::from_str(text);
-        LevelSeed {
-            node: &self.nodes[0],
-            captures: &mut captures,
-            root: true,
+        let mut captures = Vec::new();
+        self.capture_into(text, &mut captures)?;
+        Ok(captures)
+    }
+
+    /// [`PathTree::capture`] into `captures` (whatever it held is dropped),
+    /// so that a buffer can serve line after line.
+    pub fn capture_into<'de>(
+        &self,
+        text: &'de str,
+        captures: &mut Captures<'de>,
+    ) -> Result<(), serde_json::Error> {
+        captures.clear();
+        captures.resize(self.nodes.len(), None);
+        if scan_object(text, &self.nodes[0].children, captures).is_none() {
+            captures.fill(None);
+            let mut de = serde_json::Deserializer::from_str(text);
+            LevelSeed {
+                node: &self.nodes[0],
+                captures,
+                root: true,
+            }
+            .deserialize(&mut de)?;
+            de.end()?;
         }
-        .deserialize(&mut de)?;
-        de.end()?;
         // Nodes are numbered parents first, so each level is read after the
         // level holding it.
         for id in 1..self.nodes.len() {
@@ -313,17 +334,20 @@ impl PathTree {
                 continue;
             }
             if let Some(raw) = captures[id] {
-                let mut de = serde_json::Deserializer::from_str(raw.get());
+                if raw.starts_with('{') && scan_object(raw, &node.children, captures).is_some() {
+                    continue;
+                }
+                let mut de = serde_json::Deserializer::from_str(raw);
                 // Already validated: an error here cannot happen.
                 let _ = LevelSeed {
                     node,
-                    captures: &mut captures,
+                    captures,
                     root: false,
                 }
                 .deserialize(&mut de);
             }
         }
-        Ok(captures)
+        Ok(())
     }
 
     /// Calls `f` with each value at `target` until it returns true; returns
@@ -332,7 +356,7 @@ impl PathTree {
         &self,
         captures: &Captures<'de>,
         target: &Target,
-        f: &mut dyn FnMut(&'de RawValue) -> bool,
+        f: &mut dyn FnMut(&'de str) -> bool,
     ) -> bool {
         match target {
             Target::Node(id) => captures[*id].is_some_and(f),
@@ -345,15 +369,11 @@ impl PathTree {
 }
 
 /// Descends `raw` along `rest`, calling `f` on each value found.
-fn walk<'de>(
-    raw: &'de RawValue,
-    rest: &[Segment],
-    f: &mut dyn FnMut(&'de RawValue) -> bool,
-) -> bool {
+fn walk<'de>(raw: &'de str, rest: &[Segment], f: &mut dyn FnMut(&'de str) -> bool) -> bool {
     let Some((first, rest)) = rest.split_first() else {
         return f(raw);
     };
-    let text = raw.get();
+    let text = raw;
     match first {
         Segment::Any => {
             if !text.starts_with('[') {
@@ -362,12 +382,12 @@ fn walk<'de>(
             let Ok(items) = serde_json::from_str::<Vec<&'de RawValue>>(text) else {
                 return false;
             };
-            items.into_iter().any(|item| walk(item, rest, f))
+            items.into_iter().any(|item| walk(item.get(), rest, f))
         }
         Segment::Key(key) => {
             let mut de = serde_json::Deserializer::from_str(text);
             match (OneKey { key }).deserialize(&mut de) {
-                Ok(Some(value)) => walk(value, rest, f),
+                Ok(Some(value)) => walk(value.get(), rest, f),
                 _ => false,
             }
         }
@@ -407,7 +427,7 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
             children: &self.node.children,
         })? {
             match slot {
-                Some(i) => self.captures[i] = Some(map.next_value::<&'de RawValue>()?),
+                Some(i) => self.captures[i] = Some(map.next_value::<&'de RawValue>()?.get()),
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -425,7 +445,7 @@ impl<'de> Visitor<'de> for LevelSeed<'_, '_, 'de> {
             let _ = write!(digits, "{index}");
             match self.node.children.get(digits.as_str()) {
                 Some(&slot) => match seq.next_element::<&'de RawValue>()? {
-                    Some(v) => self.captures[slot] = Some(v),
+                    Some(v) => self.captures[slot] = Some(v.get()),
                     None => break,
                 },
                 None => {
@@ -561,6 +581,247 @@ impl<'de> Visitor<'de> for OneKey<'_> {
     }
 }
 
+/// Reads one JSON object, storing the text of each value whose key is in
+/// `children` into its slot of `captures`; the last of duplicated keys wins.
+/// `None` when the text is not exactly one valid object of JSON (or a key
+/// holds an escape, or nesting is deeper than [`SCAN_DEPTH`]): the caller
+/// then lets serde_json read it. What this accepts, serde_json accepts.
+fn scan_object<'de>(
+    text: &'de str,
+    children: &FxHashMap<String, usize>,
+    captures: &mut Captures<'de>,
+) -> Option<()> {
+    let mut s = Scan {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    s.whitespace();
+    s.eat(b'{')?;
+    s.whitespace();
+    if s.peek() == Some(b'}') {
+        s.i += 1;
+    } else {
+        loop {
+            s.eat(b'"')?;
+            let start = s.i;
+            if s.string()? {
+                return None;
+            }
+            // The quotes are ASCII, so these are char boundaries.
+            let key = &text[start..s.i - 1];
+            s.whitespace();
+            s.eat(b':')?;
+            s.whitespace();
+            let start = s.i;
+            s.value()?;
+            if let Some(&slot) = children.get(key) {
+                captures[slot] = Some(&text[start..s.i]);
+            }
+            s.whitespace();
+            match s.next()? {
+                b',' => s.whitespace(),
+                b'}' => break,
+                _ => return None,
+            }
+        }
+    }
+    s.whitespace();
+    (s.i == s.b.len()).then_some(())
+}
+
+/// Deeper nesting is left to serde_json.
+const SCAN_DEPTH: u32 = 64;
+
+/// A cursor over JSON text, validating as strictly as serde_json.
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Scan<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.next()? == c).then_some(())
+    }
+
+    fn whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// The rest of a string whose opening quote is read; whether it held an
+    /// escape. Control characters and bad escapes are errors.
+    fn string(&mut self) -> Option<bool> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time to the first quote, backslash or
+            // control character (the lowest flagged byte is exact).
+            while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+                let v = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+                let quote = v ^ (ONES * u64::from(b'"'));
+                let backslash = v ^ (ONES * u64::from(b'\\'));
+                let flags = (quote.wrapping_sub(ONES) & !quote)
+                    | (backslash.wrapping_sub(ONES) & !backslash)
+                    | (v.wrapping_sub(ONES * 0x20) & !v);
+                let flags = flags & HIGH;
+                if flags != 0 {
+                    self.i += (flags.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                self.i += 8;
+            }
+            match self.next()? {
+                b'"' => return Some(escaped),
+                b'\\' => {
+                    escaped = true;
+                    match self.next()? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        b'u' => {
+                            let hex = self.b.get(self.i..self.i + 4)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            self.i += 4;
+                        }
+                        _ => return None,
+                    }
+                }
+                0..0x20 => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    fn number(&mut self) -> Option<()> {
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.next()? {
+            b'0' => {}
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            self.digit()?;
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            self.digit()?;
+            self.digits();
+        }
+        // A digit right after a leading zero is an error ("01").
+        (!matches!(self.peek(), Some(b'0'..=b'9'))).then_some(())
+    }
+
+    fn digit(&mut self) -> Option<()> {
+        self.next()?.is_ascii_digit().then_some(())
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.b.get(self.i..self.i + word.len())? == word {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// One value, starting at the cursor (no whitespace before it).
+    /// Nesting is walked with a stack of bits (set: an object).
+    fn value(&mut self) -> Option<()> {
+        let mut stack: u64 = 0;
+        let mut depth: u32 = 0;
+        loop {
+            // A value.
+            match self.peek()? {
+                open @ (b'{' | b'[') => {
+                    self.i += 1;
+                    self.whitespace();
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
+                        self.i += 1;
+                    } else {
+                        depth += 1;
+                        if depth > SCAN_DEPTH {
+                            return None;
+                        }
+                        stack = (stack << 1) | u64::from(open == b'{');
+                        if open == b'{' {
+                            self.key()?;
+                        }
+                        continue;
+                    }
+                }
+                b'"' => {
+                    self.i += 1;
+                    self.string()?;
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => self.number()?,
+                _ => return None,
+            }
+            // After a value: a comma and the next one, or closing brackets.
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                self.whitespace();
+                let object = stack & 1 == 1;
+                match self.next()? {
+                    b',' => {
+                        self.whitespace();
+                        if object {
+                            self.key()?;
+                        }
+                        break;
+                    }
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return None,
+                }
+                stack >>= 1;
+                depth -= 1;
+            }
+        }
+    }
+
+    /// `"key" :` and the whitespace up to the value, at the cursor.
+    fn key(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        self.string()?;
+        self.whitespace();
+        self.eat(b':')?;
+        self.whitespace();
+        Some(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,7 +891,7 @@ mod tests {
             .map(|t| {
                 let mut out = Vec::new();
                 tree.each(&caps, t, &mut |v| {
-                    out.push(v.get().to_string());
+                    out.push(v.to_string());
                     false
                 });
                 out
@@ -675,5 +936,209 @@ mod tests {
             read(&["a.b"], r#"{"a":{"b":1,"b":2},"a":{"b":3}}"#),
             [vec!["3".to_string()]]
         );
+    }
+    /// Captures of the root level by serde_json alone.
+    fn serde_root<'de>(tree: &PathTree, text: &'de str) -> Option<Captures<'de>> {
+        let mut captures: Captures<'de> = vec![None; tree.nodes.len()];
+        let mut de = serde_json::Deserializer::from_str(text);
+        LevelSeed {
+            node: &tree.nodes[0],
+            captures: &mut captures,
+            root: true,
+        }
+        .deserialize(&mut de)
+        .ok()?;
+        de.end().ok()?;
+        Some(captures)
+    }
+
+    #[test]
+    fn the_scanner_accepts_only_what_serde_json_accepts_and_captures_the_same() {
+        let mut tree = PathTree::new();
+        for p in ["a", "user", "ts", "n"] {
+            tree.add(&Path::parse(p).unwrap());
+        }
+        let base = r#" {"a" : "x\"y\\u00e9\n", "user":"bob","n":-1.5e+3,"z":[1,{"k":[true,false,null]},[]],"ts":{},"a":"last","e":"\uD800"} "#;
+        let mut inputs: Vec<String> = [
+            "{}",
+            " { } ",
+            "{\"a\":1}",
+            "{\"a\":01}",
+            "{\"a\":1.}",
+            "{\"a\":.5}",
+            "{\"a\":-}",
+            "{\"a\":1e}",
+            "{\"a\":1E+}",
+            "{\"a\":-0.0e-0}",
+            "{\"a\":tru}",
+            "{\"a\":nul}",
+            "{\"a\":[1,]}",
+            "{\"a\":{\"b\":1,}}",
+            "{\"a\":1,}",
+            "{,}",
+            "{\"a\"1}",
+            "{\"a\":}",
+            "{\"a\":\"\\x\"}",
+            "{\"a\":\"\\u12G4\"}",
+            "{\"a\":\"\\u123\"}",
+            "{\"a\":\"\t\"}",
+            "{\"a\":\"\u{7f}é\"}",
+            "{\"a\\n\":1}",
+            "{\"a\":1}x",
+            "{\"a\":1}{}",
+            "[1]",
+            "\"s\"",
+            "{\"a\":[[[[]]]]}",
+            "{\"a\":[1 2]}",
+            "{\"a\":{\"b\" \"c\"}}",
+            "{\"a\":{1:2}}",
+            "{\"a\":\"unterminated}",
+            "{\"a\":1",
+            "",
+            " ",
+            "{\"a\":\u{a0}1}",
+            "{\"a\":+1}",
+            "{\"a\":[}",
+            "{\"a\":{]}",
+            "{\"a\":[1}]}",
+            "{\"user\":\"\\\"\"}",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        inputs.push(format!("{{\"a\":{}{}}}", "[".repeat(100), "]".repeat(100)));
+        // Every single-byte deletion and replacement of a line with a bit of everything.
+        let specials = [
+            b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b' ', b'0', b'e', b'-', 0x01,
+        ];
+        for i in 0..base.len() {
+            if !base.is_char_boundary(i) || !base.is_char_boundary(i + 1) {
+                continue;
+            }
+            inputs.push(format!("{}{}", &base[..i], &base[i + 1..]));
+            for &c in &specials {
+                let mut b = base.as_bytes().to_vec();
+                b[i] = c;
+                inputs.push(String::from_utf8(b).unwrap());
+            }
+        }
+        let mut scanned = 0;
+        for text in &inputs {
+            let mut fast: Captures = vec![None; tree.nodes.len()];
+            let slow = serde_root(&tree, text);
+            if scan_object(text, &tree.nodes[0].children, &mut fast).is_some() {
+                scanned += 1;
+                assert_eq!(Some(fast), slow, "{text}");
+            }
+        }
+        assert!(scanned > 100, "the scanner read only {scanned} inputs");
+        // Valid lines it declines (escaped keys) still read through serde_json.
+        let caps = tree.capture(r#"{"us\u0065r":"eve"}"#).unwrap();
+        assert_eq!(caps[2], Some(r#""eve""#));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 2000,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// On random text made of JSON's own characters (and a few others),
+        /// whatever the scanner accepts serde_json accepts, with the same
+        /// captures.
+        #[test]
+        fn the_scanner_never_accepts_more_than_serde_json(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "{", "}", "[", "]", ",", ":", " ", "\"", "\\", "\\u00e9", "\\n", "\\x",
+                "\"a\"", "\"user\"", "\"ts\"", "\"n\"", "0", "-", "1.5", "e", "E+", "7",
+                "true", "tru", "null", "false", "é", "\u{1}", "\t", "\n", "x",
+            ]), 0..40),
+        ) {
+            let mut tree = PathTree::new();
+            for p in ["a", "user", "ts", "n"] {
+                tree.add(&Path::parse(p).unwrap());
+            }
+            let text = pieces.concat();
+            let mut fast: Captures = vec![None; tree.nodes.len()];
+            if scan_object(&text, &tree.nodes[0].children, &mut fast).is_some() {
+                proptest::prop_assert_eq!(Some(fast), serde_root(&tree, &text), "{}", text);
+            }
+        }
+
+        /// The same on valid records (random nesting, strings with
+        /// escapes, numbers, duplicate keys) with up to two bytes deleted or
+        /// replaced: the scanner reads every intact one itself.
+        #[test]
+        fn the_scanner_agrees_on_mutated_records(
+            fields in proptest::collection::vec(
+                (proptest::sample::select(vec!["a", "user", "ts", "n", "z"]), json_value()),
+                0..6,
+            ),
+            edits in proptest::collection::vec(
+                (proptest::prelude::any::<usize>(), proptest::sample::select(vec![
+                    None, Some(b'"'), Some(b'\\'), Some(b'{'), Some(b'}'), Some(b']'),
+                    Some(b','), Some(b':'), Some(b'0'), Some(b'e'), Some(b'-'), Some(1u8),
+                ])),
+                0..3,
+            ),
+        ) {
+            let mut tree = PathTree::new();
+            for p in ["a", "user", "ts", "n"] {
+                tree.add(&Path::parse(p).unwrap());
+            }
+            let body: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{:?} : {}", k, v))
+                .collect();
+            let mut bytes = format!("{{ {} }}", body.join(" ,")).into_bytes();
+            let intact = edits.is_empty();
+            for (at, edit) in edits {
+                if bytes.is_empty() {
+                    break;
+                }
+                let at = at % bytes.len();
+                match edit {
+                    None => {
+                        bytes.remove(at);
+                    }
+                    Some(c) => bytes[at] = c,
+                }
+            }
+            let Ok(text) = String::from_utf8(bytes) else { return Ok(()) };
+            let mut fast: Captures = vec![None; tree.nodes.len()];
+            let scanned = scan_object(&text, &tree.nodes[0].children, &mut fast).is_some();
+            if scanned {
+                proptest::prop_assert_eq!(Some(fast), serde_root(&tree, &text), "{}", text);
+            }
+            proptest::prop_assert!(scanned || !intact, "declined a valid record: {}", text);
+        }
+    }
+
+    /// JSON values as serde_json writes them, nested a few levels.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            any::<bool>().prop_map(|b| b.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| serde_json::to_string(&f).unwrap()),
+            ".{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec((".{0,6}", inner), 0..4).prop_map(|v| {
+                    let fields: Vec<String> = v
+                        .iter()
+                        .map(|(k, x)| format!("{}:{x}", serde_json::to_string(k).unwrap()))
+                        .collect();
+                    format!("{{{}}}", fields.join(","))
+                }),
+            ]
+        })
     }
 }

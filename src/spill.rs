@@ -4,27 +4,30 @@
 //! failures, but which successes matter is known only once every failure
 //! has been read. Keeping every success in memory would make memory grow
 //! with the input, so past [`SPILL_AT`] records they are appended to an
-//! anonymous temporary file (40 bytes each) and read back once at the end,
-//! keeping only those inside a candidate window.
+//! anonymous temporary file, delta-encoded as in [`EvidenceList`] (about
+//! 8 bytes each), and read back once at the end, keeping only those inside
+//! a candidate window.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 
-use crate::detect::{Evidence, Position};
-use crate::timestamp::Timestamp;
+use crate::detect::Evidence;
+use crate::evidence::{EvidenceList, decode_chunk};
 
 /// Records kept in memory before they go to disk.
 pub const SPILL_AT: usize = 1 << 16;
-const RECORD: usize = 40;
 
 /// Successes in memory and on disk. Ids in a spilled segment are mapped to
 /// the owning analyzer's ids through the segment's tables (merging
 /// analyzers composes them instead of rewriting the file).
 #[derive(Debug, Default)]
 pub struct SuccessLog {
-    memory: Vec<Evidence>,
-    /// The file this log appends to, and how many records it holds.
+    memory: EvidenceList,
+    /// The file this log appends to, and how many chunks it holds whole
+    /// (each a byte length, 4 bytes little-endian, and the chunk).
     own: Option<(BufWriter<File>, u64)>,
+    /// Set when writing failed: from then on records stay in memory.
+    unwritable: bool,
     /// Files of merged-in logs, with their id maps.
     merged: Vec<Segment>,
 }
@@ -32,7 +35,7 @@ pub struct SuccessLog {
 #[derive(Debug)]
 struct Segment {
     file: BufWriter<File>,
-    records: u64,
+    chunks: u64,
     users: Vec<u32>,
     ips: Vec<u32>,
     events: Vec<u32>,
@@ -61,41 +64,59 @@ impl SuccessLog {
     /// Keeps one success.
     pub fn push(&mut self, e: Evidence) {
         self.memory.push(e);
-        if self.memory.len() >= SPILL_AT {
+        if self.memory.len() >= SPILL_AT && !self.unwritable {
             self.spill();
         }
     }
 
     /// Moves the in-memory records to the file (creating it on first use).
-    /// If no temporary file can be had, the records simply stay in memory.
+    /// If no temporary file can be had, or writing fails, the records
+    /// simply stay in memory (a chunk cut short is not counted, so it is
+    /// never read back).
     fn spill(&mut self) {
         if self.own.is_none() {
             match tempfile::tempfile() {
                 Ok(f) => self.own = Some((BufWriter::with_capacity(1 << 16, f), 0)),
-                Err(_) => return,
+                Err(_) => {
+                    self.unwritable = true;
+                    return;
+                }
             }
         }
         let (writer, count) = self.own.as_mut().expect("created above");
         let mut written = 0;
-        for e in &self.memory {
-            if writer.write_all(&encode(e)).is_err() {
+        for chunk in self.memory.chunks() {
+            let len = u32::try_from(chunk.len()).expect("chunks are 64 KiB");
+            let ok =
+                writer.write_all(&len.to_le_bytes()).is_ok() && writer.write_all(chunk).is_ok();
+            if !ok {
+                self.unwritable = true;
                 break;
             }
             written += 1;
         }
-        *count += written as u64;
-        self.memory.drain(..written);
+        *count += written;
+        if !self.unwritable {
+            self.memory = EvidenceList::default();
+        } else if written > 0 {
+            // Keep only the records of the chunks not written whole.
+            let rest: EvidenceList = self.memory.chunks()[written as usize..]
+                .iter()
+                .flat_map(|c| decode_chunk(c))
+                .collect();
+            self.memory = rest;
+        }
     }
 
     /// Takes `other`'s successes, mapping its ids through `maps`.
     pub fn merge(&mut self, other: SuccessLog, maps: &IdMaps) {
-        for e in other.memory {
+        for e in other.memory.iter() {
             self.push(maps.apply(e));
         }
-        if let Some((file, records)) = other.own {
+        if let Some((file, chunks)) = other.own {
             self.merged.push(Segment {
                 file,
-                records,
+                chunks,
                 users: maps.users.to_vec(),
                 ips: maps.ips.to_vec(),
                 events: maps.events.to_vec(),
@@ -113,26 +134,26 @@ impl SuccessLog {
 
     /// Every success for which `keep` says yes, in no particular order.
     pub fn select(self, keep: impl Fn(&Evidence) -> bool) -> io::Result<Vec<Evidence>> {
-        let mut out: Vec<Evidence> = self.memory.into_iter().filter(|e| keep(e)).collect();
+        let mut out: Vec<Evidence> = self.memory.iter().filter(|e| keep(e)).collect();
         let mut read = |file: BufWriter<File>,
-                        records: u64,
+                        chunks: u64,
                         map: &dyn Fn(Evidence) -> Evidence|
          -> io::Result<()> {
             let mut file = file.into_inner().map_err(|e| e.into_error())?;
             file.rewind()?;
             let mut reader = BufReader::with_capacity(1 << 16, file);
-            let mut buf = [0u8; RECORD];
-            for _ in 0..records {
-                reader.read_exact(&mut buf)?;
-                let e = map(decode(&buf));
-                if keep(&e) {
-                    out.push(e);
-                }
+            let mut chunk = Vec::new();
+            for _ in 0..chunks {
+                let mut len = [0u8; 4];
+                reader.read_exact(&mut len)?;
+                chunk.resize(u32::from_le_bytes(len) as usize, 0);
+                reader.read_exact(&mut chunk)?;
+                out.extend(decode_chunk(&chunk).map(map).filter(|e| keep(e)));
             }
             Ok(())
         };
-        if let Some((file, records)) = self.own {
-            read(file, records, &|e| e)?;
+        if let Some((file, chunks)) = self.own {
+            read(file, chunks, &|e| e)?;
         }
         for s in self.merged {
             let maps = IdMaps {
@@ -140,42 +161,17 @@ impl SuccessLog {
                 ips: &s.ips,
                 events: &s.events,
             };
-            read(s.file, s.records, &|e| maps.apply(e))?;
+            read(s.file, s.chunks, &|e| maps.apply(e))?;
         }
         Ok(out)
-    }
-}
-
-fn encode(e: &Evidence) -> [u8; RECORD] {
-    let mut b = [0u8; RECORD];
-    b[0..16].copy_from_slice(&e.time.nanos().to_le_bytes());
-    b[16..20].copy_from_slice(&e.position.file.to_le_bytes());
-    b[20..28].copy_from_slice(&e.position.line.to_le_bytes());
-    b[28..32].copy_from_slice(&e.user.to_le_bytes());
-    b[32..36].copy_from_slice(&e.ip.to_le_bytes());
-    b[36..40].copy_from_slice(&e.event.to_le_bytes());
-    b
-}
-
-fn decode(b: &[u8; RECORD]) -> Evidence {
-    let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
-    Evidence {
-        time: Timestamp::saturating_from_nanos(i128::from_le_bytes(
-            b[0..16].try_into().expect("16 bytes"),
-        )),
-        position: Position {
-            file: u32_at(16),
-            line: u64::from_le_bytes(b[20..28].try_into().expect("8 bytes")),
-        },
-        user: u32_at(28),
-        ip: u32_at(32),
-        event: u32_at(36),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::Position;
+    use crate::timestamp::Timestamp;
 
     fn ev(i: u64) -> Evidence {
         Evidence {
@@ -191,13 +187,6 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip() {
-        for i in [0, 1, 12345, u32::MAX as u64] {
-            assert_eq!(decode(&encode(&ev(i))), ev(i));
-        }
-    }
-
-    #[test]
     fn spilled_and_memory_records_all_come_back() {
         let mut log = SuccessLog::default();
         let n = SPILL_AT as u64 * 2 + 17;
@@ -205,6 +194,7 @@ mod tests {
             log.push(ev(i));
         }
         assert!(log.memory.len() < SPILL_AT);
+        assert!(log.own.as_ref().is_some_and(|(_, chunks)| *chunks > 1));
         let mut got = log.select(|e| e.user == 3).unwrap();
         got.sort_by_key(|e| e.position.line);
         let want: Vec<Evidence> = (0..n).map(ev).filter(|e| e.user == 3).collect();

@@ -43,7 +43,11 @@ impl AddAssign for Counts {
 
 /// The minute since the epoch that `t` falls in.
 pub fn minute_of(t: Timestamp) -> i64 {
-    t.nanos().div_euclid(MINUTE_NANOS) as i64
+    // 64-bit division when it fits (every year from 1678 to 2261).
+    match i64::try_from(t.nanos()) {
+        Ok(nanos) => nanos.div_euclid(MINUTE_NANOS as i64),
+        Err(_) => t.nanos().div_euclid(MINUTE_NANOS) as i64,
+    }
 }
 
 /// Checks a `--bucket` width: a whole number of minutes, at least one.

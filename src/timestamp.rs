@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike};
+use chrono::{DateTime, Datelike, Timelike};
 
 const NANOS_PER_SEC: i128 = 1_000_000_000;
 /// 0000-01-01T00:00:00Z: the first instant a four-digit year can name.
@@ -160,7 +160,7 @@ fn parse_datetime(b: &[u8]) -> Option<Timestamp> {
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
+    let days = days_from_civil(year, month, day)?;
     let mut rest = &b[19..];
 
     let mut nanos: i128 = 0;
@@ -197,12 +197,33 @@ fn parse_datetime(b: &[u8]) -> Option<Timestamp> {
         _ => return None,
     };
 
-    let local = date
-        .and_hms_opt(hour, minute, second)?
-        .and_utc()
-        .timestamp();
+    let local = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
     let utc_secs = i128::from(local - offset_secs);
     Timestamp::from_nanos(utc_secs * NANOS_PER_SEC + nanos)
+}
+
+/// Days since 1970-01-01 of a date of the proleptic Gregorian calendar
+/// (as chrono counts them), `None` for a month or day that does not exist.
+fn days_from_civil(year: u32, month: u32, day: u32) -> Option<i64> {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > month_days {
+        return None;
+    }
+    // Years starting in March, so the leap day ends a year.
+    let year = i64::from(year) - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = i64::from((month + 9) % 12);
+    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    Some(era * 146_097 + day_of_era - 719_468)
 }
 
 /// The value of a run of ASCII digits, or `None` if any byte is not a digit.
@@ -404,6 +425,23 @@ mod tests {
             n("18446744073709551616").unwrap(),
             "2554-07-21T23:34:33.709Z"
         );
+    }
+
+    #[test]
+    fn days_are_counted_as_chrono_counts_them() {
+        for year in (0..=9999)
+            .step_by(7)
+            .chain([0, 1600, 1900, 2000, 2023, 2024, 9999])
+        {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    let ours = days_from_civil(year, month, day);
+                    let chrono = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)
+                        .map(|d| d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp() / 86_400);
+                    assert_eq!(ours, chrono, "{year}-{month}-{day}");
+                }
+            }
+        }
     }
 
     #[test]
