@@ -736,6 +736,35 @@ fn by_name<T>(rows: Vec<(Box<str>, T)>) -> (Vec<(Box<str>, T)>, Vec<u32>) {
 }
 
 impl Analyzer {
+    /// Gives the files records were read from new numbers (`files[old]`):
+    /// merging partials numbers files as they arrive, before every shard's
+    /// place is known. Fails only if kept successes cannot be read back.
+    pub fn renumber_files(&mut self, files: &[u32]) -> io::Result<()> {
+        let renumber = |e: Evidence| Evidence {
+            position: Position {
+                file: files[e.position.file as usize],
+                line: e.position.line,
+            },
+            ..e
+        };
+        let evidence = &mut self.evidence;
+        for list in [
+            &mut evidence.unknown_failures,
+            &mut evidence.authn_failures,
+            &mut evidence.authz_failures,
+        ] {
+            *list = list.iter().map(renumber).collect();
+        }
+        for e in std::mem::take(&mut self.successes).select(|_| true)? {
+            self.successes.push(renumber(e));
+        }
+        for m in &mut self.malformed {
+            m.position.file = files[m.position.file as usize];
+        }
+        self.malformed.sort_by_key(|m| m.position);
+        Ok(())
+    }
+
     /// The earliest and latest timed success of a known user.
     pub fn success_span(&self) -> Option<(Timestamp, Timestamp)> {
         self.success_span

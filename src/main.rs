@@ -552,18 +552,16 @@ fn write_document(value: &impl serde::Serialize, output: Option<&Path>) -> anyho
 
 /// `merge`: partial reports → one partial, a probe plan, or the report.
 fn merge(config: MergeConfig, color: bool) -> anyhow::Result<ExitCode> {
-    let mut partials = Vec::new();
+    let mut merger = partial::Merger::default();
     for source in &config.sources {
         let name = source.to_string();
         let reader: Box<dyn Read> = match source {
             input::Source::Stdin => Box::new(io::stdin().lock()),
             input::Source::Path(path) => Box::new(File::open(path).with_context(|| name.clone())?),
         };
-        for p in partial::read_all(reader, &name)? {
-            partials.push((name.clone(), p));
-        }
+        partial::read_each(reader, &name, |name, p| merger.add(name, p))?;
     }
-    let merged = partial::merge(partials)?;
+    let merged = merger.finish()?;
     let format = match config.output_kind {
         MergeOutput::Partial => {
             let p = merged

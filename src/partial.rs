@@ -15,7 +15,7 @@
 //! plan (`report --partial --probe`), keeping the successes inside the
 //! windows. A final merge refuses to render while a needed probe is missing.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -236,21 +236,76 @@ fn text(mut reader: impl Read, source_name: &str) -> Result<Vec<u8>, MergeError>
     Ok(bytes)
 }
 
-/// Every partial in `reader` (one per line, plain or zstd), named
-/// `source_name:line` in errors.
-pub fn read_all(reader: impl Read, source_name: &str) -> Result<Vec<Partial>, MergeError> {
-    let bytes = text(reader, source_name)?;
-    let mut out = Vec::new();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = line.trim_ascii();
-        if line.is_empty() {
-            continue;
+/// Calls `each` on every partial in `reader` (plain or zstd; partials one
+/// after another, white space between them), named `source_name (partial
+/// N)` in errors. Reads as it goes: one partial's text is never held whole.
+pub fn read_each(
+    reader: impl Read,
+    source_name: &str,
+    mut each: impl FnMut(String, Partial) -> Result<(), MergeError>,
+) -> Result<(), MergeError> {
+    let not = |name: &str, reason: String| MergeError::NotPartial {
+        source_name: name.to_string(),
+        reason,
+    };
+    let mut raw = io::BufReader::with_capacity(1 << 16, reader);
+    let head = raw
+        .fill_buf()
+        .map_err(|e| not(source_name, e.to_string()))?;
+    let compressed = head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    let mut reader: Box<dyn io::BufRead> = if compressed {
+        let decoder = zstd::stream::read::Decoder::with_buffer(raw)
+            .map_err(|e| not(source_name, format!("damaged zstd data: {e}")))?;
+        Box::new(io::BufReader::with_capacity(1 << 16, decoder))
+    } else {
+        Box::new(raw)
+    };
+    let damaged = |name: &str, e: io::Error| {
+        let what = if compressed {
+            format!("damaged zstd data: {e}")
+        } else {
+            e.to_string()
+        };
+        not(name, what)
+    };
+    for n in 1.. {
+        // Skip the white space between partials (and a Hadoop tab).
+        loop {
+            let buf = reader.fill_buf().map_err(|e| damaged(source_name, e))?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            let blank = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            if blank == 0 {
+                break;
+            }
+            reader.consume(blank);
         }
-        let name = format!("{source_name}:{}", i + 1);
-        out.push(parse(line, &name)?);
+        let name = format!("{source_name} (partial {n})");
+        // The version keys come first: check them before reading the rest.
+        let mut head = Vec::with_capacity(HEAD);
+        (&mut reader)
+            .take(HEAD as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| damaged(&name, e))?;
+        check_header(&header_of(&head), &name)?;
+        let mut text = io::Cursor::new(head).chain(&mut reader);
+        let partial = Partial::deserialize(&mut serde_json::Deserializer::from_reader(&mut text))
+            .map_err(|e| not(&name, e.to_string()))?;
+        // What the head read past this partial belongs to the next one.
+        let (rest, _) = text.into_inner();
+        let position = rest.position() as usize;
+        let rest = rest.into_inner().split_off(position.min(HEAD));
+        if !rest.is_empty() {
+            reader = Box::new(io::BufReader::new(io::Cursor::new(rest).chain(reader)));
+        }
+        each(name, partial)?;
     }
-    Ok(out)
+    Ok(())
 }
+
+/// Bytes read ahead for the version keys.
+const HEAD: usize = 256;
 
 /// Reads the plan in `reader`, checking it was made for `settings`.
 pub fn read_plan(
@@ -263,8 +318,7 @@ pub fn read_plan(
         source_name: source_name.to_string(),
         reason,
     };
-    let header: Header = serde_json::from_slice(&bytes).map_err(|e| not(e.to_string()))?;
-    check_header(&header, header.plan_version, source_name)?;
+    check_header(&header_of(&bytes), source_name)?;
     let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| not(e.to_string()))?;
     if let Some(difference) = difference(settings, &plan.settings) {
         return Err(MergeError::PlanSettings {
@@ -275,19 +329,42 @@ pub fn read_plan(
     Ok(plan)
 }
 
-/// The keys every version has, read first for a clear message.
-#[derive(Deserialize)]
+/// The version keys every partial and plan starts with, as written by
+/// this tool: `{"partial_version":1,"tool_version":"…"` (or
+/// `plan_version`). Read from the first bytes alone, so a partial of
+/// another version is named as such before its content is parsed.
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Header {
-    partial_version: Option<u32>,
-    plan_version: Option<u32>,
+    version: Option<u32>,
     tool_version: Option<String>,
 }
 
-fn check_header(header: &Header, version: Option<u32>, name: &str) -> Result<(), MergeError> {
-    let Some(version) = version else {
+fn header_of(head: &[u8]) -> Header {
+    let text = String::from_utf8_lossy(&head[..head.len().min(HEAD)]);
+    let text = text.trim_start();
+    let after = |key: &str| text.find(key).map(|i| &text[i + key.len()..]);
+    let version = ["{\"partial_version\":", "{\"plan_version\":"]
+        .iter()
+        .filter(|k| text.starts_with(**k))
+        .find_map(|k| after(k))
+        .and_then(|rest| {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            rest[..digits].parse().ok()
+        });
+    let tool_version = after(",\"tool_version\":\"")
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(v, _)| v.to_string());
+    Header {
+        version,
+        tool_version,
+    }
+}
+
+fn check_header(header: &Header, name: &str) -> Result<(), MergeError> {
+    let Some(version) = header.version else {
         return Err(MergeError::NotPartial {
             source_name: name.to_string(),
-            reason: "no version key".into(),
+            reason: "it does not start with {\"partial_version\": …".into(),
         });
     };
     if version != PARTIAL_VERSION {
@@ -303,16 +380,6 @@ fn check_header(header: &Header, version: Option<u32>, name: &str) -> Result<(),
             found: other.clone().unwrap_or_else(|| "an unknown version".into()),
         }),
     }
-}
-
-fn parse(line: &[u8], name: &str) -> Result<Partial, MergeError> {
-    let not = |reason: String| MergeError::NotPartial {
-        source_name: name.to_string(),
-        reason,
-    };
-    let header: Header = serde_json::from_slice(line).map_err(|e| not(e.to_string()))?;
-    check_header(&header, header.partial_version, name)?;
-    serde_json::from_slice(line).map_err(|e| not(e.to_string()))
 }
 
 /// The first setting that differs, as `key: a vs b`.
@@ -349,73 +416,102 @@ pub struct Merged {
     pub analyzer: Analyzer,
 }
 
-/// Merges `partials` (each with the name of where it was read). Refuses
-/// partials of another version or other settings, and shards given twice.
-pub fn merge(partials: Vec<(String, Partial)>) -> Result<Merged, MergeError> {
-    let Some((first_name, first)) = partials.first() else {
-        return Err(MergeError::Nothing);
-    };
-    let settings = first.settings.clone();
-    let first_name = first_name.clone();
-    for (name, p) in &partials[1..] {
-        if let Some(difference) = difference(&settings, &p.settings) {
-            return Err(MergeError::Settings {
-                source_name: name.clone(),
-                first: first_name,
-                difference,
-            });
+/// Merges partials one at a time (each rebuilt and folded in as it is
+/// read), so memory holds the merge so far and one partial. Refuses
+/// partials of other settings, and shards given twice.
+#[derive(Debug, Default)]
+pub struct Merger {
+    /// The settings of the first partial, and where it came from.
+    first: Option<(String, Settings)>,
+    /// The shards so far, each with the number its first file got here.
+    shards: Vec<(Shard, u32)>,
+    files: u32,
+    analyzer: Analyzer,
+}
+
+impl Merger {
+    /// Folds in one partial, read from `source_name`.
+    pub fn add(&mut self, source_name: String, partial: Partial) -> Result<(), MergeError> {
+        match &self.first {
+            None => self.first = Some((source_name.clone(), partial.settings)),
+            Some((first, settings)) => {
+                if let Some(difference) = difference(settings, &partial.settings) {
+                    return Err(MergeError::Settings {
+                        source_name,
+                        first: first.clone(),
+                        difference,
+                    });
+                }
+            }
         }
-    }
-    // Each shard's place, and each partial's files in the merged order.
-    let mut all: Vec<(u64, usize, usize)> = Vec::new(); // ordinal, partial, shard
-    for (p, (_, partial)) in partials.iter().enumerate() {
-        for (s, shard) in partial.shards.iter().enumerate() {
-            all.push((shard.ordinal, p, s));
-        }
-    }
-    all.sort_unstable();
-    if let Some(w) = all.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(MergeError::Ordinal(w[0].0));
-    }
-    let mut first_file: Vec<Vec<u32>> = partials
-        .iter()
-        .map(|(_, p)| vec![0; p.shards.len()])
-        .collect();
-    let mut next = 0u32;
-    for &(_, p, s) in &all {
-        first_file[p][s] = next;
-        next += partials[p].1.shards[s].files.len() as u32;
-    }
-    let mut shards: Vec<Option<Shard>> = Vec::new();
-    let mut order: Vec<(u64, usize)> = Vec::new();
-    let mut analyzer = Analyzer::new();
-    for (p, (name, partial)) in partials.into_iter().enumerate() {
-        let mut map = Vec::new();
-        for (s, shard) in partial.shards.iter().enumerate() {
-            let start = first_file[p][s];
-            map.extend((0..shard.files.len() as u32).map(|i| start + i));
-        }
-        let part =
-            Analyzer::from_state(partial.state, &map).map_err(|error| MergeError::State {
-                source_name: name.clone(),
-                error,
+        // Files are numbered in arrival order for now; `finish` puts them
+        // in ordinal order.
+        let count: usize = partial.shards.iter().map(|s| s.files.len()).sum();
+        let start = self.files;
+        self.files = u32::try_from(count)
+            .ok()
+            .and_then(|c| start.checked_add(c))
+            .ok_or_else(|| MergeError::NotPartial {
+                source_name: source_name.clone(),
+                reason: "more than 4 294 967 295 files in all".into(),
             })?;
-        analyzer.merge(part);
+        let map: Vec<u32> = (start..self.files).collect();
+        let part = Analyzer::from_state(partial.state, &map)
+            .map_err(|error| MergeError::State { source_name, error })?;
+        self.analyzer.merge(part);
+        let mut next = start;
         for shard in partial.shards {
-            order.push((shard.ordinal, shards.len()));
-            shards.push(Some(shard));
+            let first_file = next;
+            next += shard.files.len() as u32;
+            self.shards.push((shard, first_file));
         }
+        Ok(())
     }
-    order.sort_unstable();
-    let shards = order
-        .into_iter()
-        .filter_map(|(_, i)| shards[i].take())
-        .collect();
-    Ok(Merged {
-        settings,
-        shards,
-        analyzer,
-    })
+
+    /// The merge: shards in ordinal order, files numbered in that order.
+    pub fn finish(mut self) -> Result<Merged, MergeError> {
+        let Some((_, settings)) = self.first else {
+            return Err(MergeError::Nothing);
+        };
+        self.shards.sort_by_key(|(s, _)| s.ordinal);
+        if let Some(w) = self
+            .shards
+            .windows(2)
+            .find(|w| w[0].0.ordinal == w[1].0.ordinal)
+        {
+            return Err(MergeError::Ordinal(w[0].0.ordinal));
+        }
+        let mut renumber = vec![0u32; self.files as usize];
+        let mut next = 0u32;
+        for (shard, first_file) in &self.shards {
+            for i in 0..shard.files.len() as u32 {
+                renumber[(first_file + i) as usize] = next;
+                next += 1;
+            }
+        }
+        let mut analyzer = self.analyzer;
+        analyzer
+            .renumber_files(&renumber)
+            .map_err(|e| MergeError::NotPartial {
+                source_name: "the successes kept in a temporary file".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Merged {
+            settings,
+            shards: self.shards.into_iter().map(|(s, _)| s).collect(),
+            analyzer,
+        })
+    }
+}
+
+/// Merges `partials` (each with the name of where it was read): a
+/// [`Merger`] fed in order.
+pub fn merge(partials: Vec<(String, Partial)>) -> Result<Merged, MergeError> {
+    let mut merger = Merger::default();
+    for (name, partial) in partials {
+        merger.add(name, partial)?;
+    }
+    merger.finish()
 }
 
 /// Where a file's lines are in the whole file, for the malformed listing.
@@ -664,23 +760,22 @@ mod tests {
 
     #[test]
     fn foreign_and_damaged_lines_are_refused_by_name() {
-        let err = read_all(&b"{\"schema_version\":1}\n"[..], "x.json").unwrap_err();
+        let read = |bytes: &[u8], name: &str| read_each(bytes, name, |_, _| Ok(()));
+        let err = read(b"{\"schema_version\":1}\n", "x.json").unwrap_err();
         assert!(
-            matches!(&err, MergeError::NotPartial { source_name, .. } if source_name == "x.json:1"),
+            matches!(&err, MergeError::NotPartial { source_name, .. } if source_name == "x.json (partial 1)"),
             "{err}"
         );
-        let err = read_all(&b"{\"partial_version\":99}"[..], "y").unwrap_err();
+        let err = read(b"{\"partial_version\":99,\"tool_version\":\"9\"}", "y").unwrap_err();
         assert!(
             matches!(err, MergeError::Version { found: 99, .. }),
             "{err}"
         );
-        let err = read_all(
-            &b"{\"partial_version\":1,\"tool_version\":\"0.0.0\"}"[..],
-            "z",
-        )
-        .unwrap_err();
+        let err = read(b"{\"partial_version\":1,\"tool_version\":\"0.0.0\"}", "z").unwrap_err();
         assert!(matches!(err, MergeError::Tool { .. }), "{err}");
-        let err = read_all(&b"\x28\xb5\x2f\xfd garbage"[..], "w").unwrap_err();
+        let err = read(b"\x28\xb5\x2f\xfd garbage", "w").unwrap_err();
         assert!(err.to_string().contains("damaged zstd"), "{err}");
+        // Nothing but white space: no partial, no error.
+        read(b" \n\t\n", "v").unwrap();
     }
 }

@@ -654,3 +654,53 @@ fn compressed_files_cannot_be_cut_into_ranges() {
         "cannot be cut into byte ranges",
     );
 }
+
+#[test]
+fn partials_stream_several_to_a_file_plain_or_zstd() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = fs::read_to_string(sample()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let a_lines: Vec<&str> = lines.iter().step_by(2).copied().collect();
+    let b_lines: Vec<&str> = lines.iter().skip(1).step_by(2).copied().collect();
+    let a = d.join("a.jsonl");
+    let b = d.join("b.jsonl");
+    fs::write(&a, a_lines.join("\n")).unwrap();
+    fs::write(&b, b_lines.join("\n")).unwrap();
+    let rules = ["--disable", "success_after_failures"];
+    let part = |ordinal: &str, input: &Path, out: &Path| {
+        let mut args = vec!["report", "--partial", "--ordinal", ordinal, "-o", s(out)];
+        args.extend(rules);
+        args.push(s(input));
+        run(&args);
+    };
+    for ext in ["partial", "partial.zst"] {
+        let pa = d.join(format!("a.{ext}"));
+        let pb = d.join(format!("b.{ext}"));
+        part("0", &a, &pa);
+        part("1", &b, &pb);
+        let both = d.join(format!("both.{ext}"));
+        // Hadoop Streaming puts a tab after a key without a value.
+        let mut bytes = fs::read(&pb).unwrap();
+        if ext == "partial" {
+            bytes.extend(b"\t\n\n");
+        }
+        bytes.extend(fs::read(&pa).unwrap());
+        fs::write(&both, bytes).unwrap();
+        let mut args = vec!["report", "--format", "json"];
+        args.extend(rules);
+        args.extend([s(&a), s(&b)]);
+        let want = run(&args).stdout;
+        assert_eq!(
+            run(&["merge", "--format", "json", s(&both)]).stdout,
+            want,
+            "{ext}"
+        );
+        let from_stdin = Command::new(BIN)
+            .args(["merge", "--format", "json", "-"])
+            .stdin(fs::File::open(&both).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(from_stdin.stdout, want, "{ext} from stdin");
+    }
+}
