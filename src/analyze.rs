@@ -722,6 +722,70 @@ fn time(n: Option<i128>) -> Result<Option<Timestamp>, StateError> {
         .transpose()
 }
 
+/// Checks that a state's counters add up as an analyzer's do: every
+/// table's totals sum to the records, the timeline to the timed records,
+/// failures never exceed totals. Then no sum over the state can overflow,
+/// and a forged partial cannot make the numbers of a report disagree.
+fn check_counts(state: &State) -> Result<(), StateError> {
+    let [records, _, _, _, untimed, failures, _] = state.counts;
+    let sum = |what: &str, values: &mut dyn Iterator<Item = (u64, u64)>| {
+        let mut total = 0u64;
+        let mut failed = 0u64;
+        for (t, f) in values {
+            if f > t {
+                return Err(StateError(format!("{what}: more failures than records")));
+            }
+            total = total
+                .checked_add(t)
+                .ok_or_else(|| StateError(format!("{what}: too many")))?;
+            failed = failed
+                .checked_add(f)
+                .ok_or_else(|| StateError(format!("{what}: too many")))?;
+        }
+        Ok((total, failed))
+    };
+    let want = (records, failures);
+    let timed = records
+        .checked_sub(untimed)
+        .ok_or_else(|| StateError("more untimed records than records".into()))?;
+    let checks = [
+        (
+            "users",
+            sum("users", &mut state.users.iter().map(|u| (u.1, u.2)))?,
+            want,
+        ),
+        (
+            "events",
+            sum("events", &mut state.events.iter().map(|e| (e.1, e.2)))?,
+            want,
+        ),
+        (
+            "ips",
+            sum("ips", &mut state.ips.iter().map(|i| (i.1, i.2)))?,
+            want,
+        ),
+        (
+            "minutes",
+            (
+                sum("minutes", &mut state.minutes.iter().map(|m| (m.1, m.2)))?.0,
+                0,
+            ),
+            (timed, 0),
+        ),
+    ];
+    if state.ips.iter().any(|i| i.5 > i.2) {
+        return Err(StateError(
+            "an ip has more unknown-user failures than failures".into(),
+        ));
+    }
+    match checks.iter().find(|(_, got, want)| got != want) {
+        Some((what, got, want)) => Err(StateError(format!(
+            "the {what} add up to {got:?} (records, failures), not {want:?}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The ids of `rows` sorted by name: (rows in name order, old id → new id).
 fn by_name<T>(rows: Vec<(Box<str>, T)>) -> (Vec<(Box<str>, T)>, Vec<u32>) {
     let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -910,6 +974,7 @@ impl Analyzer {
             first: time(state.first)?,
             last: time(state.last)?,
         };
+        check_counts(&state)?;
         let table = |what: &str, names: Vec<&str>| -> Result<(), StateError> {
             let mut seen = FxHashSet::default();
             match names.into_iter().find(|n| !seen.insert(*n)) {

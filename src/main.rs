@@ -281,7 +281,11 @@ fn print_diagnostics(
     let listed = analyzer.malformed_lines();
     for m in listed {
         let (name, before) = place(m.position.file);
-        let line = format!("{name}:{}: {}", m.position.line + before, m.reason);
+        let line = format!(
+            "{name}:{}: {}",
+            m.position.line.saturating_add(before),
+            m.reason
+        );
         writeln!(stderr, "{}", sanitize::for_terminal(&line))?;
     }
     Ok(listed.len())

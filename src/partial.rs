@@ -426,6 +426,8 @@ pub struct Merger {
     /// The shards so far, each with the number its first file got here.
     shards: Vec<(Shard, u32)>,
     files: u32,
+    /// Every count of the partials so far, summed: each must fit.
+    counts: [u64; 7],
     analyzer: Analyzer,
 }
 
@@ -443,6 +445,12 @@ impl Merger {
                     });
                 }
             }
+        }
+        for (sum, n) in self.counts.iter_mut().zip(partial.state.counts) {
+            *sum = sum.checked_add(n).ok_or_else(|| MergeError::NotPartial {
+                source_name: source_name.clone(),
+                reason: "its counts with the others' pass 2^64".into(),
+            })?;
         }
         // Files are numbered in arrival order for now; `finish` puts them
         // in ordinal order.
@@ -502,16 +510,6 @@ impl Merger {
             analyzer,
         })
     }
-}
-
-/// Merges `partials` (each with the name of where it was read): a
-/// [`Merger`] fed in order.
-pub fn merge(partials: Vec<(String, Partial)>) -> Result<Merged, MergeError> {
-    let mut merger = Merger::default();
-    for (name, partial) in partials {
-        merger.add(name, partial)?;
-    }
-    merger.finish()
 }
 
 /// Where a file's lines are in the whole file, for the malformed listing.
@@ -600,11 +598,13 @@ impl Merged {
             let lines_before = match joined {
                 Some(lines) => {
                     let s = summaries.last_mut().expect("joined to a summary");
-                    s.records += f.records;
-                    s.malformed += f.malformed;
-                    s.skipped += f.skipped;
-                    s.blank += f.blank;
-                    s.unmatched += f.unmatched;
+                    // Saturating: the counts of a forged partial must not
+                    // overflow.
+                    s.records = s.records.saturating_add(f.records);
+                    s.malformed = s.malformed.saturating_add(f.malformed);
+                    s.skipped = s.skipped.saturating_add(f.skipped);
+                    s.blank = s.blank.saturating_add(f.blank);
+                    s.unmatched = s.unmatched.saturating_add(f.unmatched);
                     lines
                 }
                 None => {
@@ -619,14 +619,20 @@ impl Merged {
                 },
                 lines_before,
             });
-            last = Some((f.path.clone(), end, lines_before.map(|l| l + f.newlines)));
+            last = Some((
+                f.path.clone(),
+                end,
+                lines_before.map(|l| l.saturating_add(f.newlines)),
+            ));
         }
         (summaries, places)
     }
 
     /// Files of directory inputs that were not logs, over every shard.
     pub fn skipped_files(&self) -> u64 {
-        self.shards.iter().map(|s| s.skipped_files).sum()
+        self.shards
+            .iter()
+            .fold(0u64, |sum, s| sum.saturating_add(s.skipped_files))
     }
 
     /// The input errors of every shard, in shard order.
