@@ -477,6 +477,11 @@ impl Analyzer {
         self.malformed.truncate(MALFORMED_SHOWN);
     }
 
+    /// How many lines were malformed (listed or not).
+    pub fn malformed_count(&self) -> u64 {
+        self.totals.malformed
+    }
+
     /// The first malformed lines, in input order.
     pub fn malformed_lines(&self) -> &[MalformedLine] {
         &self.malformed

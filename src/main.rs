@@ -202,8 +202,9 @@ fn formats(name: Option<&str>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-/// The parsers the inputs are read with.
-fn build_formats(config: &ReportConfig) -> anyhow::Result<Formats> {
+/// The parsers the inputs are read with, and the text of the format file
+/// (`--log-format-file`) if one was read.
+fn build_formats(config: &ReportConfig) -> anyhow::Result<(Formats, Option<String>)> {
     let parser = |f: &Format| {
         Parser::new(
             f,
@@ -213,17 +214,27 @@ fn build_formats(config: &ReportConfig) -> anyhow::Result<Formats> {
         )
     };
     Ok(match &config.log_format {
-        LogFormat::Auto => {
-            Formats::auto(config.unknown_users.clone(), &config.fields, config.ip_list)?
-        }
-        LogFormat::Builtin(name) => Formats::Fixed(parser(&Format::builtin(name)?)?),
+        LogFormat::Auto => (
+            Formats::auto(config.unknown_users.clone(), &config.fields, config.ip_list)?,
+            None,
+        ),
+        LogFormat::Builtin(name) => (Formats::Fixed(parser(&Format::builtin(name)?)?), None),
         LogFormat::File(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading the format file {}", path.display()))?;
             let f = Format::from_toml(&text, &path.display().to_string())?;
-            Formats::Fixed(parser(&f)?)
+            (Formats::Fixed(parser(&f)?), Some(text))
         }
     })
+}
+
+/// How `config` says to read, keeping the successes of known users or not.
+fn reading(config: &ReportConfig, keep_successes: bool) -> pipeline::Reading {
+    pipeline::Reading {
+        threads: config.threads,
+        max_line_bytes: config.max_line_bytes,
+        keep_successes,
+    }
 }
 
 /// Reads the inputs of `report` (expanding directories), with a progress
@@ -234,11 +245,7 @@ fn read_inputs(
     keep_successes: bool,
 ) -> (pipeline::Outcome, input::Expanded) {
     let expanded = input::expand(config.sources.clone());
-    let reading = pipeline::Reading {
-        threads: config.threads,
-        max_line_bytes: config.max_line_bytes,
-        keep_successes,
-    };
+    let reading = reading(config, keep_successes);
     let progress = if config.quiet {
         None
     } else {
@@ -261,15 +268,15 @@ fn read_inputs(
     (outcome, expanded)
 }
 
-/// Prints the input errors and the first malformed lines on standard
-/// error, made safe for a terminal; `place` gives, for a file index, the
-/// name to print and the lines of that file before the ones read.
-/// Returns how many malformed lines were listed.
+/// Prints the input errors, the first malformed lines and how many more
+/// there were on standard error, made safe for a terminal; `place` gives,
+/// for a file index, the name to print and the lines of that file before
+/// the ones read.
 fn print_diagnostics(
     errors: &[String],
     analyzer: &Analyzer,
     place: impl Fn(u32) -> (String, u64),
-) -> io::Result<usize> {
+) -> io::Result<()> {
     let stderr = &mut io::stderr().lock();
     for error in errors {
         writeln!(
@@ -288,7 +295,16 @@ fn print_diagnostics(
         );
         writeln!(stderr, "{}", sanitize::for_terminal(&line))?;
     }
-    Ok(listed.len())
+    let rest = analyzer
+        .malformed_count()
+        .saturating_sub(listed.len() as u64);
+    if rest > 0 {
+        writeln!(
+            stderr,
+            "… and {rest} more malformed lines (the first {MALFORMED_SHOWN} are shown)"
+        )?;
+    }
+    Ok(())
 }
 
 /// How a finished report is delivered: `report` and `merge` alike.
@@ -302,16 +318,14 @@ struct Delivery<'a> {
     color: bool,
 }
 
-/// Runs the rules and sorts the analysis into the report, says how many
-/// malformed lines were not listed, renders the report, and gives the exit
-/// status.
+/// Runs the rules and sorts the analysis into the report, renders it, and
+/// gives the exit status.
 fn deliver(
     analyzer: Analyzer,
     files: Vec<FileSummary>,
     skipped_files: u64,
     settings: &FinishSettings,
     input_errors: usize,
-    malformed_shown: usize,
     how: Delivery,
 ) -> anyhow::Result<ExitCode> {
     let report = analyzer
@@ -319,10 +333,6 @@ fn deliver(
         .context("reading back the successes kept in a temporary file")?;
     let report = &report;
     let malformed = report.summary.malformed;
-    if malformed > malformed_shown as u64 {
-        let rest = malformed - malformed_shown as u64;
-        eprintln!("… and {rest} more malformed lines (the first {MALFORMED_SHOWN} are shown)");
-    }
     let options = RenderOptions {
         top: how.top,
         section: how.section.unwrap_or(Section::Findings),
@@ -355,9 +365,9 @@ fn deliver(
 }
 
 fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
-    let formats = build_formats(&config)?;
+    let (formats, format_file) = build_formats(&config)?;
     if let Some(partial) = &config.partial {
-        return partial_report(&config, partial, &formats);
+        return partial_report(&config, partial, &formats, format_file);
     }
     let (outcome, expanded) = read_inputs(&config, &formats, true);
 
@@ -375,7 +385,7 @@ fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
         .map(|e| format!("{e:#}"))
         .collect();
     let files = &outcome.files;
-    let shown = print_diagnostics(&errors, &outcome.analyzer, |f| {
+    print_diagnostics(&errors, &outcome.analyzer, |f| {
         (files[f as usize].path.clone(), 0)
     })?;
 
@@ -392,7 +402,6 @@ fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
         expanded.skipped_files,
         &settings,
         errors.len(),
-        shown,
         Delivery {
             format: config.format,
             section: config.section,
@@ -405,25 +414,24 @@ fn report(config: ReportConfig, color: bool) -> anyhow::Result<ExitCode> {
     )
 }
 
-/// The settings a partial report is made with (merge compares them).
-fn partial_settings(config: &ReportConfig, formats: &Formats) -> anyhow::Result<Settings> {
-    let (log_format, log_format_file) = match &config.log_format {
-        LogFormat::Auto => ("auto".to_string(), None),
-        LogFormat::Builtin(name) => (name.clone(), None),
-        LogFormat::File(path) => (
-            "file".to_string(),
-            Some(
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("reading the format file {}", path.display()))?,
-            ),
-        ),
+/// The settings a partial report is made with (merge compares them);
+/// `format_file` is the text of the `--log-format-file` read.
+fn partial_settings(
+    config: &ReportConfig,
+    formats: &Formats,
+    format_file: Option<String>,
+) -> Settings {
+    let log_format = match &config.log_format {
+        LogFormat::Auto => "auto".to_string(),
+        LogFormat::Builtin(name) => name.clone(),
+        LogFormat::File(_) => "file".to_string(),
     };
     let range = config.filter.resolve(None).range;
     let f = &config.filter;
-    Ok(Settings {
+    Settings {
         rules: config.rules.clone(),
         log_format,
-        log_format_file,
+        log_format_file: format_file,
         fields: config.fields.fields.clone(),
         ip_list: match config.ip_list {
             IpList::First => "first".into(),
@@ -438,7 +446,7 @@ fn partial_settings(config: &ReportConfig, formats: &Formats) -> anyhow::Result<
         failed: f.failed,
         bucket_secs: config.bucket.map(|d| d.as_secs()),
         unauthenticated: formats.unauthenticated(),
-    })
+    }
 }
 
 /// `report --partial`: reads one shard and writes what it adds up to.
@@ -446,8 +454,9 @@ fn partial_report(
     config: &ReportConfig,
     shard: &PartialConfig,
     formats: &Formats,
+    format_file: Option<String>,
 ) -> anyhow::Result<ExitCode> {
-    let settings = partial_settings(config, formats)?;
+    let settings = partial_settings(config, formats, format_file);
     let plan = match &shard.probe {
         Some(path) => {
             let name = path.display().to_string();
@@ -461,12 +470,8 @@ fn partial_report(
     let (outcome, skipped_files, mut errors) = match (shard.range, config.sources.as_slice()) {
         (Some((start, end)), [input::Source::Path(path)]) => {
             let opened = input::open_range(path, start, end, Arc::clone(&newlines));
-            let reading = pipeline::Reading {
-                threads: config.threads,
-                max_line_bytes: config.max_line_bytes,
-                keep_successes,
-            };
             let name = path.display().to_string();
+            let reading = reading(config, keep_successes);
             let outcome =
                 pipeline::analyze_opened(vec![(name, opened)], formats, &config.filter, reading);
             (outcome, 0, Vec::new())
@@ -480,18 +485,13 @@ fn partial_report(
     errors.extend(outcome.errors.iter().map(|e| format!("{e:#}")));
     // A range's line numbers count from its first line.
     let files = &outcome.files;
-    let shown = print_diagnostics(&errors, &outcome.analyzer, |f| {
+    print_diagnostics(&errors, &outcome.analyzer, |f| {
         let path = &files[f as usize].path;
         match shard.range {
             Some((start, end)) => (format!("{path} (bytes {start}..{end})"), 0),
             None => (path.clone(), 0),
         }
-    })? as u64;
-    let malformed: u64 = files.iter().map(|f| f.malformed).sum();
-    if malformed > shown {
-        let rest = malformed - shown;
-        eprintln!("… and {rest} more malformed lines (the first {MALFORMED_SHOWN} are shown)");
-    }
+    })?;
 
     let newlines = newlines.load(Ordering::Relaxed);
     let status = if errors.is_empty() {
@@ -583,7 +583,7 @@ fn merge(config: MergeConfig, color: bool) -> anyhow::Result<ExitCode> {
     merged.check_probes()?;
     let (files, places) = merged.files();
     let errors: Vec<String> = merged.errors().into_iter().map(str::to_string).collect();
-    let shown = print_diagnostics(&errors, &merged.analyzer, |f| {
+    print_diagnostics(&errors, &merged.analyzer, |f| {
         let place = &places[f as usize];
         (place.name.clone(), place.lines_before.unwrap_or(0))
     })?;
@@ -608,7 +608,6 @@ fn merge(config: MergeConfig, color: bool) -> anyhow::Result<ExitCode> {
         skipped_files,
         &settings,
         errors.len(),
-        shown,
         Delivery {
             format,
             section: config.section,
