@@ -72,6 +72,19 @@ struct ShardSpec {
     range: Option<(u64, u64)>,
 }
 
+/// One shard per file, read whole, ordinals in order.
+fn whole_files(paths: &[PathBuf]) -> Vec<ShardSpec> {
+    paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ShardSpec {
+            ordinal: i as u64,
+            input: p.clone(),
+            range: None,
+        })
+        .collect()
+}
+
 /// Both passes over `shards`: partials, then the plan, then the probes the
 /// plan asks for. Returns the final partial files.
 fn partials(dir: &Path, shards: &[ShardSpec]) -> Vec<PathBuf> {
@@ -315,16 +328,7 @@ fn check_every_split(
                 pieces.push(empty);
             }
         }
-        let shards: Vec<ShardSpec> = pieces
-            .iter()
-            .enumerate()
-            .map(|(i, p)| ShardSpec {
-                ordinal: i as u64,
-                input: p.clone(),
-                range: None,
-            })
-            .collect();
-        let files = partials(d, &shards);
+        let files = partials(d, &whole_files(&pieces));
         let piece_refs: Vec<&Path> = pieces.iter().map(PathBuf::as_path).collect();
         assert_merge_equals_report(d, &files, &piece_refs, seed + 100 + ways as u64);
 
@@ -342,16 +346,7 @@ fn check_every_split(
                 p
             })
             .collect();
-        let shards: Vec<ShardSpec> = rr_paths
-            .iter()
-            .enumerate()
-            .map(|(i, p)| ShardSpec {
-                ordinal: i as u64,
-                input: p.clone(),
-                range: None,
-            })
-            .collect();
-        let files = partials(d, &shards);
+        let files = partials(d, &whole_files(&rr_paths));
         let rr_refs: Vec<&Path> = rr_paths.iter().map(PathBuf::as_path).collect();
         assert_merge_equals_report(d, &files, &rr_refs, seed + 200 + ways as u64);
         // Apart from the files it names, that is the whole log's report.
