@@ -14,6 +14,8 @@ runs=${2:-5}
 slow_runs=${SLOW_RUNS:-1}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 cargo build --release --quiet
 cargo build --release --quiet --example gen-logs
@@ -59,14 +61,10 @@ declare -A times rss
 for ((r = 1; r <= runs; r++)); do
   for n in "${names[@]}"; do
     if [[ -n ${slow[$n]:-} && $r -gt $slow_runs ]]; then continue; fi
-    /usr/bin/time -f '%e %M' -o "$work/time" bash -c "${cmds[$n]} > /dev/null"
-    read -r secs kb < "$work/time"
-    times[$n]+="$secs "
-    rss[$n]=$(( ${rss[$n]:-0} > kb ? ${rss[$n]:-0} : kb ))
+    measure "$n" bash -c "${cmds[$n]}"
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 base=$(echo "${times[audit-analyze]}" | median)
 echo
 echo "input: $bytes bytes, $lines lines; $(nproc) cores; $(uname -srm)"

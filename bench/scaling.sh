@@ -11,6 +11,8 @@ base_mb=${1:-250}
 runs=${2:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 cargo build --release --quiet
 cargo build --release --quiet --example gen-logs
@@ -31,15 +33,10 @@ done
 declare -A times rss
 for ((r = 1; r <= runs; r++)); do
   for f in "${factors[@]}"; do
-    /usr/bin/time -f '%e %M' -o "$work/time" \
-      "$bin" report --format json "${threads[@]}" "$work/$f.jsonl" > /dev/null
-    read -r secs kb < "$work/time"
-    times[$f]+="$secs "
-    rss[$f]=$(( ${rss[$f]:-0} > kb ? ${rss[$f]:-0} : kb ))
+    measure "$f" "$bin" report --format json "${threads[@]}" "$work/$f.jsonl"
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 one=$(echo "${times[1]}" | median)
 echo
 echo "$(nproc) cores; $(uname -srm); threads: ${THREADS:-default}; $runs runs, medians"
