@@ -202,6 +202,48 @@ pub enum MergeError {
         source_name: String,
         difference: String,
     },
+    #[error("{source_name}: too large to merge with the others: {reason}")]
+    TooLarge { source_name: String, reason: String },
+    #[error("reading back the successes kept in a temporary file: {0}")]
+    Spill(#[source] io::Error),
+}
+
+impl MergeError {
+    fn not_partial(source_name: &str, reason: impl Into<String>) -> MergeError {
+        MergeError::NotPartial {
+            source_name: source_name.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `reader` decompressed when its first bytes are zstd's magic, and
+/// whether they were.
+fn decompressed<'a>(
+    reader: impl Read + 'a,
+    source_name: &str,
+) -> Result<(Box<dyn BufRead + 'a>, bool), MergeError> {
+    let mut raw = io::BufReader::with_capacity(1 << 16, reader);
+    let head = raw
+        .fill_buf()
+        .map_err(|e| MergeError::not_partial(source_name, e.to_string()))?;
+    if !head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Ok((Box::new(raw), false));
+    }
+    let decoder = zstd::stream::read::Decoder::with_buffer(raw)
+        .map_err(|e| MergeError::not_partial(source_name, format!("damaged zstd data: {e}")))?;
+    Ok((
+        Box::new(io::BufReader::with_capacity(1 << 16, decoder)),
+        true,
+    ))
+}
+
+/// A read error of `source_name`, named as damage when it is compressed.
+fn read_error(source_name: &str, e: io::Error, compressed: bool) -> MergeError {
+    match compressed {
+        true => MergeError::not_partial(source_name, format!("damaged zstd data: {e}")),
+        false => MergeError::not_partial(source_name, e.to_string()),
+    }
 }
 
 /// Writes `partial` as one JSON line.
@@ -219,23 +261,6 @@ pub fn write_zstd(value: &impl Serialize, out: &mut impl Write) -> io::Result<()
     Ok(())
 }
 
-/// The text of `bytes`, decompressed when zstd.
-fn text(mut reader: impl Read, source_name: &str) -> Result<Vec<u8>, MergeError> {
-    let not = |reason: String| MergeError::NotPartial {
-        source_name: source_name.to_string(),
-        reason,
-    };
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| not(e.to_string()))?;
-    if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        bytes = zstd::stream::decode_all(bytes.as_slice())
-            .map_err(|e| not(format!("damaged zstd data: {e}")))?;
-    }
-    Ok(bytes)
-}
-
 /// Calls `each` on every partial in `reader` (plain or zstd; partials one
 /// after another, white space between them), named `source_name (partial
 /// N)` in errors. Reads as it goes: one partial's text is never held whole.
@@ -244,34 +269,13 @@ pub fn read_each(
     source_name: &str,
     mut each: impl FnMut(String, Partial) -> Result<(), MergeError>,
 ) -> Result<(), MergeError> {
-    let not = |name: &str, reason: String| MergeError::NotPartial {
-        source_name: name.to_string(),
-        reason,
-    };
-    let mut raw = io::BufReader::with_capacity(1 << 16, reader);
-    let head = raw
-        .fill_buf()
-        .map_err(|e| not(source_name, e.to_string()))?;
-    let compressed = head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-    let mut reader: Box<dyn io::BufRead> = if compressed {
-        let decoder = zstd::stream::read::Decoder::with_buffer(raw)
-            .map_err(|e| not(source_name, format!("damaged zstd data: {e}")))?;
-        Box::new(io::BufReader::with_capacity(1 << 16, decoder))
-    } else {
-        Box::new(raw)
-    };
-    let damaged = |name: &str, e: io::Error| {
-        let what = if compressed {
-            format!("damaged zstd data: {e}")
-        } else {
-            e.to_string()
-        };
-        not(name, what)
-    };
+    let (mut reader, compressed) = decompressed(reader, source_name)?;
     for n in 1.. {
         // Skip the white space between partials (and a Hadoop tab).
         loop {
-            let buf = reader.fill_buf().map_err(|e| damaged(source_name, e))?;
+            let buf = reader
+                .fill_buf()
+                .map_err(|e| read_error(source_name, e, compressed))?;
             if buf.is_empty() {
                 return Ok(());
             }
@@ -287,11 +291,11 @@ pub fn read_each(
         (&mut reader)
             .take(HEAD as u64)
             .read_to_end(&mut head)
-            .map_err(|e| damaged(&name, e))?;
+            .map_err(|e| read_error(&name, e, compressed))?;
         check_header(&header_of(&head), &name)?;
         let mut text = io::Cursor::new(head).chain(&mut reader);
         let partial = Partial::deserialize(&mut serde_json::Deserializer::from_reader(&mut text))
-            .map_err(|e| not(&name, e.to_string()))?;
+            .map_err(|e| MergeError::not_partial(&name, e.to_string()))?;
         // What the head read past this partial belongs to the next one.
         let (rest, _) = text.into_inner();
         let position = rest.position() as usize;
@@ -313,13 +317,14 @@ pub fn read_plan(
     source_name: &str,
     settings: &Settings,
 ) -> Result<Plan, MergeError> {
-    let bytes = text(reader, source_name)?;
-    let not = |reason: String| MergeError::NotPartial {
-        source_name: source_name.to_string(),
-        reason,
-    };
+    let (mut reader, compressed) = decompressed(reader, source_name)?;
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| read_error(source_name, e, compressed))?;
     check_header(&header_of(&bytes), source_name)?;
-    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| not(e.to_string()))?;
+    let plan: Plan = serde_json::from_slice(&bytes)
+        .map_err(|e| MergeError::not_partial(source_name, e.to_string()))?;
     if let Some(difference) = difference(settings, &plan.settings) {
         return Err(MergeError::PlanSettings {
             source_name: source_name.to_string(),
@@ -362,10 +367,10 @@ fn header_of(head: &[u8]) -> Header {
 
 fn check_header(header: &Header, name: &str) -> Result<(), MergeError> {
     let Some(version) = header.version else {
-        return Err(MergeError::NotPartial {
-            source_name: name.to_string(),
-            reason: "it does not start with {\"partial_version\": …".into(),
-        });
+        return Err(MergeError::not_partial(
+            name,
+            "it does not start with {\"partial_version\": …",
+        ));
     };
     if version != PARTIAL_VERSION {
         return Err(MergeError::Version {
@@ -447,7 +452,7 @@ impl Merger {
             }
         }
         for (sum, n) in self.counts.iter_mut().zip(partial.state.counts) {
-            *sum = sum.checked_add(n).ok_or_else(|| MergeError::NotPartial {
+            *sum = sum.checked_add(n).ok_or_else(|| MergeError::TooLarge {
                 source_name: source_name.clone(),
                 reason: "its counts with the others' pass 2^64".into(),
             })?;
@@ -459,7 +464,7 @@ impl Merger {
         self.files = u32::try_from(count)
             .ok()
             .and_then(|c| start.checked_add(c))
-            .ok_or_else(|| MergeError::NotPartial {
+            .ok_or_else(|| MergeError::TooLarge {
                 source_name: source_name.clone(),
                 reason: "more than 4 294 967 295 files in all".into(),
             })?;
@@ -500,10 +505,7 @@ impl Merger {
         let mut analyzer = self.analyzer;
         analyzer
             .renumber_files(&renumber)
-            .map_err(|e| MergeError::NotPartial {
-                source_name: "the successes kept in a temporary file".into(),
-                reason: e.to_string(),
-            })?;
+            .map_err(MergeError::Spill)?;
         Ok(Merged {
             settings,
             shards: self.shards.into_iter().map(|(s, _)| s).collect(),
