@@ -809,6 +809,11 @@ impl Analyzer {
     /// merging partials numbers files as they arrive, before every shard's
     /// place is known. Fails only if kept successes cannot be read back.
     pub fn renumber_files(&mut self, files: &[u32]) -> io::Result<()> {
+        // Partials given in ordinal order keep their numbers: nothing to
+        // rewrite.
+        if files.iter().enumerate().all(|(i, &f)| i as u32 == f) {
+            return Ok(());
+        }
         let renumber = |e: Evidence| Evidence {
             position: Position {
                 file: files[e.position.file as usize],
